@@ -1,0 +1,3 @@
+from cxnlp.cli import app
+
+app(prog_name="cxnlp")

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cxnlp import __version__
+from cxnlp.cli import app
+
+runner = CliRunner()
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.stdout
+
+
+def test_labels_json_has_the_guideline_labels(labels_md: Path) -> None:
+    result = runner.invoke(app, ["labels", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    names = [lab["name"] for lab in data["labels"]]
+    assert len(names) == 17
+    text = labels_md.read_text(encoding="utf-8")
+    for name in names:
+        assert f"`{name}`" in text
+    assert sum(lab["kind"] == "skill" for lab in data["labels"]) == 10
+
+
+def test_labels_table() -> None:
+    result = runner.invoke(app, ["labels"])
+    assert result.exit_code == 0
+    assert "27 keys" in result.stdout and "runaround" in result.stdout
+
+
+def test_broken_taxonomy_is_a_one_line_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "x"\nversion = "1"\n[[labels]]\nname = "a"\nkind = "skill"\n', encoding="utf-8")
+    result = runner.invoke(app, ["labels", "--taxonomy", str(broken)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "broken.toml" in lines[0] and "'description'" in lines[0]
