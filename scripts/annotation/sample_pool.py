@@ -1,0 +1,135 @@
+"""Draw the annotation pool from ../shared/corpora (re-runnable, seeded).
+
+Random sampling alone yields few examples of the rare labels (condescension,
+robotism, rulebook...), so the pool mixes a random slice, which keeps the
+natural share of comments with no label, with keyword-targeted slices per
+label.  Matching a keyword only makes a comment a *candidate*: every comment
+is then read and labeled by hand, so a cue that does not carry the label in
+context simply yields a negative example (which the model needs too).
+
+Output: data/annotation/pool.jsonl with id, source, text and the strategy that
+drew the comment (``random`` or ``kw:<label>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+from pathlib import Path
+
+CORPORA = {
+    "hotel_reviews_515k": "hotel_reviews_515k/hotel_reviews_515k_subset.jsonl.gz",
+    "cfpb_narratives": "cfpb_narratives/cfpb_narratives_subset.jsonl.gz",
+}
+# Long CFPB narratives are costly to read in full; the pool keeps those up to
+# this many characters (about 88 % of the corpus).  The tagger itself handles
+# any length.
+MAX_CHARS = 2500
+
+# Candidate cues per label.  Deliberately broad: precision comes from reading.
+CUES: dict[str, str] = {
+    "proactivity+": r"went out of (?:his|her|their) way|\boffered\b|suggested|recommend|upgraded us|without (?:us )?(?:even )?asking|anticipat|followed up|follow(?:ed)? up",
+    "proactivity-": r"had to (?:chase|keep calling|call (?:them|back) (?:again|several)|ask (?:them|for) (?:again|several))|never (?:explained|told|informed|mentioned)|did ?n[o']t (?:explain|inform|tell us|mention)|no one (?:told|informed|explained)",
+    "expertise+": r"knowledgeable|explained (?:everything|clearly|the|in detail)|\bexpert|knew (?:a lot|everything|the area|what)|great advice|good advice|tips",
+    "expertise-": r"(?:wrong|incorrect|conflicting|contradictory|different|false|misleading) (?:information|info|answers?)|did ?n[o']t know|no idea|clueless|misinform|incompeten|not trained|untrained",
+    "passion+": r"enthusias|passion|love[sd]? (?:their|his|her) (?:job|work)|energetic|genuine|above and beyond|\bzeal|proud",
+    "passion-": r"\bbored|disinterested|uninterested|going through the motions|miserable|unenthusiastic|joyless|sullen|grumpy|no smile|never smil|without a smile|lazy",
+    "friendliness-": r"unfriendly|\brude|impolite|unwelcom|not (?:very |at all |really )?friendly|unpleasant|less than friendly",
+    "empathy+": r"understanding|compassion|sympath|reassur|cared about|caring|personal touch|apologi[sz]ed|so sorry|kindness",
+    "empathy-": r"no (?:sympathy|compassion|empathy)|heartless|insensitive|no understanding|did ?n[o']t care|not care about|inhumane|callous",
+    "patience+": r"\bpatien(?:t|ce)|took (?:his|her|their) time|no pressure|never rushed|didn'?t rush|calm",
+    "patience-": r"impatien|\brushed|pushy|pressur|upsell|up sell|hurried|irritated|annoyed|rolled (?:his|her) eyes|sigh",
+    "attentiveness+": r"attentive|remembered|noticed|greeted|check(?:ed)? (?:in|on) (?:us|me)|listened|attention to detail",
+    "attentiveness-": r"ignor|inattentive|on (?:his|her|their) (?:mobile|cell)? ?phones?|chatting|did ?n[o']t listen|not listening|no one (?:came|greeted)|nobody (?:came|greeted)|not acknowledged",
+    "professionalism+": r"\bprofessional(?:ly|ism)?\b|discreet|reliable|well presented|immaculate",
+    "professionalism-": r"unprofessional|\bargu|\bswore|cursed|cursing|gossip|\byell|scream|\blied\b|lying|promised|said (?:they|he|she) would call|never called (?:me )?back|call(?:ed)? me back|shouted",
+    "problem_solving-": r"unhelpful|not (?:very |at all )?helpful|no help|did ?n[o']t help|refused to help|unable to (?:help|resolve)|could ?n[o']t help|not resolved|still (?:not|has not|hasn'?t) been resolved|nothing was done",
+    "responsiveness+": r"\bquick(?:ly)?\b|\bprompt(?:ly)?\b|immediately|straight away|responsive|right away|in no time|within minutes",
+    "responsiveness-": r"on hold|wait(?:ed|ing) (?:for )?(?:over |more than |almost )?(?:an|\d+|two|three|several) (?:hours?|minutes?|mins)|slow service|\bslow\b|never (?:responded|replied|got back)|no response|took ages|took forever|long wait|queue",
+    "apathy": r"did ?n[o']t (?:seem to )?care|don'?t care|could ?n[o']t care|could not care|indifferen|could ?n[o']t be bothered|not bothered|did ?n[o']t bother|not my (?:job|problem)|shrug|care less|nonchalant|inconvenienc",
+    "brush_off": r"hung up|hang up|dismiss|brushed (?:me |us )?off|fobbed|nothing (?:they|we|he|she|I) (?:can|could) do|cut (?:me|us) off|told (?:me|us) to (?:leave|go away)|walked away|brush off|blew (?:me|us) off|get rid of",
+    "coldness": r"\brude|\bcurt\b|\bcold(?:ly)? (?:staff|reception|welcome|and|attitude|manner|receptionist)|snapped|hostile|glared|nasty|abrupt|attitude|short with|arrogant",
+    "condescension": r"condescend|patroni[sz]|talked down|talk down|talking down|like (?:an? )?(?:idiot|child|stupid|fool|criminal|liar)|belittl|\bmock|laughed at|smirk|sarcas|superior attitude|stupid",
+    "robotism": r"robot|script|canned|automated|template|form letter|copy and paste|same (?:response|answer|thing|letter) over|like a machine|recorded message|generic (?:response|answer|letter|email)|boilerplate|same response",
+    "rulebook": r"\bpolic(?:y|ies)\b|\brules\b|procedure|protocol|exception|not allowed|inflexib|by the book|\bstrict",
+    "runaround": r"transferred|transfer(?:ring)? (?:me|my call|us)|runaround|run around|run-around|passed (?:me |us )?(?:around|from|back)|bounced|another department|different department|(?:another|a different|other) number|desk to desk|department to department|someone else|back and forth",
+}
+# How many candidates to draw per label and corpus (hotel, cfpb).  Set from
+# where each behaviour is actually described (see corpora/README.md): staff
+# praise is in the hotel reviews, call-centre sins are in CFPB.
+QUOTA: dict[str, tuple[int, int]] = {
+    "proactivity+": (60, 30),
+    "proactivity-": (15, 70),
+    "expertise+": (50, 20),
+    "expertise-": (20, 70),
+    "passion+": (60, 10),
+    "passion-": (60, 5),
+    "friendliness-": (60, 30),
+    "empathy+": (40, 30),
+    "empathy-": (15, 60),
+    "patience+": (40, 20),
+    "patience-": (40, 40),
+    "attentiveness+": (60, 10),
+    "attentiveness-": (50, 40),
+    "professionalism+": (40, 20),
+    "professionalism-": (30, 70),
+    "problem_solving-": (40, 60),
+    "responsiveness+": (40, 20),
+    "responsiveness-": (40, 50),
+    "apathy": (30, 60),
+    "brush_off": (20, 70),
+    "coldness": (50, 40),
+    "condescension": (20, 60),
+    "robotism": (5, 70),
+    "rulebook": (30, 70),
+    "runaround": (10, 80),
+}
+RANDOM = {"hotel_reviews_515k": 800, "cfpb_narratives": 350}
+
+
+def read_corpus(root: Path, name: str) -> list[dict]:
+    with gzip.open(root / CORPORA[name], "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    seen, out = set(), []
+    for r in rows:
+        if r["id"] in seen or not r["text"].strip() or len(r["text"]) > MAX_CHARS:
+            continue
+        seen.add(r["id"])
+        out.append({"id": r["id"], "source": name, "text": r["text"]})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "corpora")
+    ap.add_argument("--out", type=Path, default=Path("data/annotation/pool.jsonl"))
+    ap.add_argument("--seed", type=int, default=20261123)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    pool: dict[str, dict] = {}
+    corpora = {name: read_corpus(args.corpora, name) for name in CORPORA}
+    for name, rows in corpora.items():
+        for r in rng.sample(rows, RANDOM[name]):
+            pool[r["id"]] = {**r, "strategy": "random"}
+    for label, pattern in CUES.items():
+        rx = re.compile(pattern, re.IGNORECASE)
+        for name, quota in zip(CORPORA, QUOTA[label], strict=True):
+            hits = [r for r in corpora[name] if r["id"] not in pool and rx.search(r["text"])]
+            for r in rng.sample(hits, min(quota, len(hits))):
+                pool[r["id"]] = {**r, "strategy": f"kw:{label}"}
+    rows = list(pool.values())
+    rng.shuffle(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    n_cfpb = sum(r["source"] == "cfpb_narratives" for r in rows)
+    chars = sum(len(r["text"]) for r in rows)
+    print(f"{len(rows)} comments ({n_cfpb} CFPB), {chars:,} characters -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
