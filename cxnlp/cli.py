@@ -77,3 +77,100 @@ def labels(
     for lab in tax.labels:
         table.add_row(lab.name, lab.kind, " ".join(lab.keys), lab.description)
     console.print(table)
+
+
+# ----------------------------------------------------------------- training
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write, e.g. models/my-model.")],
+    data: Annotated[
+        str | None, typer.Option("--data", help="Labeled data: split dir, CSV, JSONL or Label Studio JSON.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Training settings (TOML or JSON).")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="fast or encoder.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    distill: Annotated[
+        str | None, typer.Option("--distill", help="JSONL of soft-labeled segments (encoder predictions).")
+    ] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override any setting: NAME=VALUE.")] = None,
+) -> None:
+    """Train a model, calibrate and tune thresholds on dev, write a model directory."""
+    from cxnlp.data import DataError
+    from cxnlp.modelcard import model_card
+    from cxnlp.models.base import ModelDirError
+    from cxnlp.training import TrainConfig
+    from cxnlp.training import train as run_training
+
+    try:
+        cfg = TrainConfig.from_file(config) if config else TrainConfig()
+        given = {"data": data, "family": family, "seed": seed, "distill": distill}
+        cfg = cfg.updated({k: v for k, v in given.items() if v is not None}).with_overrides(set_ or [])
+        model, metrics, splits = run_training(cfg, log=lambda m: err.print(m, highlight=False))
+    except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    model.save(out, metrics=metrics, card=model_card(model, metrics))
+    _print_metrics(metrics["dev"], f"dev ({metrics['dev']['n_comments']} comments)")
+    console.print(f"model written to [bold]{out}[/]")
+
+
+def _print_metrics(m: dict, title: str) -> None:
+    table = Table(title=f"{title}: micro F1 {m['micro']['f1']:.3f}, macro F1 {m['macro_f1']:.3f}, ECE {m['ece']}")
+    for col in ("label", "precision", "recall", "f1", "support"):
+        table.add_column(col, justify="left" if col == "label" else "right")
+    for k, v in m["per_label"].items():
+        table.add_row(k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
+    console.print(table)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="Model directory.")],
+    data: Annotated[str | None, typer.Option("--data", help="Split dir or labeled file (default: bundled).")] = None,
+    split: Annotated[str, typer.Option("--split", help="train, dev or test (split dirs only).")] = "test",
+    report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,
+    baselines: Annotated[bool, typer.Option(help="Also score the keyword and zero-shot baselines.")] = True,
+) -> None:
+    """Score a model on labeled data: per-label table, metrics.json and an HTML report."""
+    from cxnlp.data import DataError, load_records, read_labeled
+    from cxnlp.evaluation import KeywordBaseline, ZeroShotBaseline, evaluate_records, html_report
+    from cxnlp.models.base import ModelDirError
+    from cxnlp.models.model import CXModel
+
+    try:
+        m = CXModel.load(model)
+        path = Path(data) if data else None
+        if path is None or (path.is_dir() and (path / "train.jsonl").exists()):
+            all_splits = load_records(path, m.taxonomy)
+            records, dev = all_splits[split], all_splits["dev"]
+        else:
+            records, dev = read_labeled(path, m.taxonomy), None
+            split = path.name
+        results = {f"{m.meta.get('name', model.name)} ({m.scorer.family})": evaluate_records(m, records)}
+        if baselines:
+            results["keyword baseline"] = evaluate_records(KeywordBaseline(m.taxonomy), records)
+            try:
+                zs = ZeroShotBaseline(m.taxonomy)
+                if dev is not None:
+                    zs.fit_threshold(dev)
+                results["zero-shot baseline"] = evaluate_records(zs, records)
+                results["zero-shot baseline"]["threshold"] = zs.threshold
+            except (ImportError, ModelDirError) as exc:
+                err.print(f"zero-shot baseline skipped: {exc}")
+    except (DataError, ModelDirError, TaxonomyError, KeyError, OSError) as exc:
+        raise fail(str(exc)) from None
+    main_name = next(iter(results))
+    _print_metrics(results[main_name], f"{main_name} on {split} ({len(records)} comments)")
+    for name, r in list(results.items())[1:]:
+        console.print(f"{name}: micro F1 {r['micro']['f1']:.3f}, macro F1 {r['macro_f1']:.3f}")
+    metrics_path = model / "metrics.json"
+    saved = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    saved[split] = results[main_name]
+    saved[f"{split}_baselines"] = {
+        n: {k: r[k] for k in ("micro", "macro_f1", "per_label")} for n, r in results.items() if n != main_name
+    }
+    metrics_path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+    report = report or model / f"report_{split}.html"
+    report.write_text(
+        html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name), encoding="utf-8"
+    )
+    console.print(f"metrics: {metrics_path}  report: {report}")

@@ -25,16 +25,21 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=40)
     ap.add_argument("--agreement", type=int, default=320)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--pool", type=Path, default=ROOT / "pool.jsonl")
+    ap.add_argument("--prefix", default="batch")
+    ap.add_argument("--names", nargs="*", help="annotator ids (default ann0..annN-1)")
+    ap.add_argument("--assignment", type=Path, default=ROOT / "assignment.json")
     args = ap.parse_args()
-    rows = [json.loads(line) for line in (ROOT / "pool.jsonl").open(encoding="utf-8")]
+    rows = [json.loads(line) for line in args.pool.open(encoding="utf-8")]
+    names = args.names or [f"ann{i}" for i in range(args.annotators)]
     out = ROOT / "batches"
     out.mkdir(parents=True, exist_ok=True)
-    assignment: dict[str, list[str]] = {f"ann{i}": [] for i in range(args.annotators)}
+    assignment: dict[str, list[str]] = {a: [] for a in names}
     owner: dict[str, str] = {}
     for b, start in enumerate(range(0, len(rows), args.batch_size)):
-        name = f"batch_{b:03d}"
+        name = f"{args.prefix}_{b:03d}"
         chunk = rows[start : start + args.batch_size]
-        ann = f"ann{b % args.annotators}"
+        ann = names[b % len(names)]
         assignment[ann].append(name)
         for r in chunk:
             owner[r["id"]] = ann
@@ -45,9 +50,9 @@ def main() -> None:
     # annotator (the one three places along), so no one sees their own work.
     rng = random.Random(args.seed)
     agree = rng.sample(rows, args.agreement)
-    per = args.agreement // args.annotators
-    for i in range(args.annotators):
-        second = f"ann{i}"
+    per = args.agreement // len(names) if args.agreement else 0
+    for i in range(len(names) if per else 0):
+        second = names[i]
         candidates = [r for r in agree if owner[r["id"]] != second and not r.get("_taken")]
         chunk = candidates[:per]
         for r in chunk:
@@ -60,7 +65,7 @@ def main() -> None:
             encoding="utf-8",
         )
         assignment[second].append(name)
-    (ROOT / "assignment.json").write_text(json.dumps(assignment, indent=1) + "\n")
+    args.assignment.write_text(json.dumps(assignment, indent=1) + "\n")
     for a, bs in assignment.items():
         n = sum(1 for b in bs for _ in (out / f"{b}.jsonl").open())
         print(a, len(bs), "batches", n, "comments")

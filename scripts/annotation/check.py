@@ -31,7 +31,11 @@ def keys() -> set[str]:
 
 def check(path: Path) -> list[str]:
     valid = keys()
-    batch = Path("data/annotation/batches") / path.name
+    # Adjudication answers the disagreement list; annotators answer batches.
+    if path.name == "adjudicated.jsonl":
+        batch = Path("data/annotation/disagreements.jsonl")
+    else:
+        batch = Path("data/annotation/batches") / path.name
     texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in batch.open(encoding="utf-8")}
     problems, seen = [], set()
     for n, line in enumerate(path.open(encoding="utf-8"), 1):

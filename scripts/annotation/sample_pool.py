@@ -107,7 +107,12 @@ def main() -> None:
     ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "corpora")
     ap.add_argument("--out", type=Path, default=Path("data/annotation/pool.jsonl"))
     ap.add_argument("--seed", type=int, default=20261123)
+    ap.add_argument("--round2", nargs="*", default=None, metavar="LABEL",
+                    help="draw a second, purely targeted round for these labels, excluding the existing pool")
+    ap.add_argument("--quota", type=int, default=70, help="round 2: candidates per label")
     args = ap.parse_args()
+    if args.round2 is not None:
+        return round2(args)
     rng = random.Random(args.seed)
     pool: dict[str, dict] = {}
     corpora = {name: read_corpus(args.corpora, name) for name in CORPORA}
@@ -129,6 +134,39 @@ def main() -> None:
     n_cfpb = sum(r["source"] == "cfpb_narratives" for r in rows)
     chars = sum(len(r["text"]) for r in rows)
     print(f"{len(rows)} comments ({n_cfpb} CFPB), {chars:,} characters -> {args.out}")
+
+
+# Round 2 cues: narrower than CUES (the broad ones are spent), aimed at
+# phrasings that carried these labels in round 1.
+CUES_R2: dict[str, str] = {
+    "expertise+": r"knowledgeable|explained|expert|advice|tips|knew|recommendations|informative|well informed",
+    "passion+": r"enthusias|passion|love[sd]? (?:their|his|her) (?:job|work)|energetic|genuine|above and beyond|\bzeal|proud|cheerful|eager|happy to help|with a smile|went the extra mile|extra mile",
+    "passion-": r"\bbored|disinterested|uninterested|motions|miserable|unenthusiastic|joyless|sullen|grumpy|no smile|never smil|without a smile|lazy|could not be bothered|sour|moody|unmotivated|fed up",
+    "empathy+": r"understanding|compassion|sympath|reassur|cared|caring|personal touch|very apologetic|so sorry|kindness|birthday|anniversary|honeymoon|sick|ill\b|hospital|sorry for|felt at home|comforting",
+    "patience+": r"patien|took (?:his|her|their|the) time|no pressure|never rushed|did ?n[o']t rush|calm|explained .* again|answered all|all our questions|every question",
+    "patience-": r"impatien|\brushed|pushy|pressur|upsell|up sell|upsale|hurried|irritated|annoyed|rolled (?:his|her) eyes|sigh|hard sell|aggressive|tried to sell|hassle",
+    "professionalism+": r"\bprofessional|discreet|reliable|well presented|immaculate|courteous and|handled|dealt with .* (?:well|quickly|promptly)|competent",
+    "condescension": r"condescend|patroni[sz]|talked down|talk down|talking down|like (?:an? )?(?:idiot|child|stupid|fool|criminal|liar|dumb)|belittl|\bmock|laughed|smirk|sarcas|superior|snob|snooty|arrogan|looked down|judg(?:ed|ing)|demeaning|insult|degrad|embarrass|humiliat",
+    "robotism": r"robot|script|canned|automated|template|form letter|copy and paste|same (?:response|answer|thing|letter)|like a machine|recorded|generic|boilerplate|verbatim|repeat(?:ed|ing) the same|word for word|standard response|cookie cutter",
+}
+
+
+def round2(args) -> None:
+    rng = random.Random(args.seed + 2)
+    taken = {json.loads(line)["id"] for line in args.out.open(encoding="utf-8")}
+    corpora = {name: read_corpus(args.corpora, name) for name in CORPORA}
+    rows: dict[str, dict] = {}
+    for label in args.round2:
+        rx = re.compile(CUES_R2[label], re.IGNORECASE)
+        hits = [r for rs in corpora.values() for r in rs if r["id"] not in taken and r["id"] not in rows and rx.search(r["text"])]
+        for r in rng.sample(hits, min(args.quota, len(hits))):
+            rows[r["id"]] = {**r, "strategy": f"kw2:{label}"}
+        print(f"{label}: {len(hits)} candidates")
+    out = list(rows.values())
+    rng.shuffle(out)
+    path = args.out.with_name("pool_round2.jsonl")
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
+    print(f"{len(out)} comments, {sum(len(r['text']) for r in out):,} characters -> {path}")
 
 
 if __name__ == "__main__":

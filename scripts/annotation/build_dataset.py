@@ -1,0 +1,216 @@
+"""Build data/annotated/{train,dev,test}.jsonl, the agreement study and the data card.
+
+    python scripts/annotation/build_dataset.py
+
+Steps: read every annotator's output; turn evidence quotes into verified
+character offsets; compare the two independent annotations of the agreement
+set (per-label F1 between annotators and Cohen's kappa); take the adjudicated
+labels for that set where adjudication exists; group exact and near-duplicate
+texts; assign splits 65/15/20 by iterative stratification over the labels
+(grouped, so duplicates never straddle splits); write the splits, statistics
+and the data card ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from cxnlp.data import iterative_stratification, near_duplicate_pairs, normalize, write_jsonl
+from cxnlp.taxonomy import Taxonomy
+
+ANN = Path("data/annotation")
+OUT = Path("data/annotated")
+PROPORTIONS = {"train": 0.65, "dev": 0.15, "test": 0.20}
+SEED = 13
+GUIDELINE = "1.1"
+METHOD = "LLM annotator agent (Claude), every comment read in full, labels decided by reading, guideline 1.1"
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def spans_for(text: str, rec: dict, where: str) -> list[dict]:
+    out = []
+    for lab in rec["labels"]:
+        quote = rec["evidence"][lab]
+        start = text.find(quote)
+        if start < 0:
+            raise ValueError(f"{where}: evidence for {lab} not found in text: {quote!r}")
+        out.append({"label": lab, "start": start, "end": start + len(quote)})
+    return out
+
+
+def kappa(a: np.ndarray, b: np.ndarray) -> float | None:
+    n = len(a)
+    po = float(np.mean(a == b))
+    pa, pb = a.mean(), b.mean()
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    if pe >= 1:
+        return None  # both annotators never (or always) used the label: kappa undefined
+    return (po - pe) / (1 - pe) if n else None
+
+
+def main() -> None:
+    tax = Taxonomy.default()
+    keys = list(tax.keys)
+    pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
+    primary: dict[str, dict] = {}
+    second: dict[str, dict] = {}
+    for ann_dir in sorted((ANN / "raw").iterdir()):
+        for f in sorted(ann_dir.glob("*.jsonl")):
+            target = second if f.name.startswith("agree_") else primary
+            for rec in read(f):
+                rec["annotator"] = ann_dir.name
+                target[rec["id"]] = rec
+    adjudicated = {r["id"]: r for r in read(ANN / "adjudicated.jsonl")} if (ANN / "adjudicated.jsonl").exists() else {}
+
+    # ------------------------------------------------------------ agreement
+    both = sorted(set(primary) & set(second))
+    A = np.array([[k in primary[i]["labels"] for k in keys] for i in both], dtype=int)
+    B = np.array([[k in second[i]["labels"] for k in keys] for i in both], dtype=int)
+    agreement = {"comments": len(both), "per_label": {}}
+    for j, k in enumerate(keys):
+        tp = int((A[:, j] & B[:, j]).sum())
+        d = int(A[:, j].sum() + B[:, j].sum())
+        kp = kappa(A[:, j], B[:, j])
+        agreement["per_label"][k] = {
+            "a": int(A[:, j].sum()),
+            "b": int(B[:, j].sum()),
+            "f1": round(2 * tp / d, 3) if d else None,
+            "kappa": None if kp is None else round(kp, 3),
+        }
+    tp, d = int((A & B).sum()), int(A.sum() + B.sum())
+    agreement["micro_f1"] = round(2 * tp / d, 3) if d else None
+    ks = [v["kappa"] for v in agreement["per_label"].values() if v["kappa"] is not None]
+    agreement["mean_kappa"] = round(float(np.mean(ks)), 3) if ks else None
+    agreement["exact_match"] = round(float(np.mean((A == B).all(axis=1))), 3) if len(both) else None
+    agreement["adjudicated"] = len(set(adjudicated) & set(both))
+
+    # ------------------------------------------------------------- records
+    records, skipped = [], 0
+    for cid, rec in primary.items():
+        src = pool[cid]
+        final = adjudicated.get(cid, rec)
+        if final.get("skip"):
+            skipped += 1
+            continue
+        annot = rec["annotator"]
+        if cid in second:
+            annot = f"{rec['annotator']}+{second[cid]['annotator']}"
+            if cid in adjudicated:
+                annot += f" (adjudicated by {adjudicated[cid].get('adjudicator', 'adj')})"
+        labels = sorted(set(final["labels"]), key=keys.index)
+        records.append(
+            {
+                "id": cid,
+                "source": src["source"],
+                "text": src["text"],
+                "labels": labels,
+                "spans": spans_for(src["text"], {"labels": labels, "evidence": final["evidence"]}, cid),
+                "annotator": annot,
+                "method": METHOD,
+                "guideline": GUIDELINE,
+                "sampling": src["strategy"],
+                "note": final.get("note", "") or "",
+                "synthetic": False,
+            }
+        )
+    records.sort(key=lambda r: r["id"])
+
+    # ------------------------------------------------ duplicates and splits
+    norm = [normalize(r["text"]) for r in records]
+    parent = list(range(len(records)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    exact = 0
+    for i, t in enumerate(norm):
+        if t in first:
+            parent[find(i)] = find(first[t])
+            exact += 1
+        else:
+            first[t] = i
+    near = near_duplicate_pairs([r["text"] for r in records], threshold=0.8)
+    for i, j in near:
+        parent[find(i)] = find(j)
+    groups = [find(i) for i in range(len(records))]
+    assign = iterative_stratification([r["labels"] for r in records], PROPORTIONS, seed=SEED, groups=groups)
+    by_split = defaultdict(list)
+    for r, s in zip(records, assign, strict=True):
+        by_split[s].append(r)
+    for s in PROPORTIONS:
+        write_jsonl(OUT / f"{s}.jsonl", by_split[s])
+
+    # ---------------------------------------------------------- statistics
+    counts = {s: Counter(lab for r in by_split[s] for lab in r["labels"]) for s in PROPORTIONS}
+    stats = {
+        "comments": {s: len(by_split[s]) for s in PROPORTIONS},
+        "total": len(records),
+        "skipped": skipped,
+        "no_label_share": round(sum(not r["labels"] for r in records) / len(records), 3),
+        "sources": dict(Counter(r["source"] for r in records)),
+        "sampling": dict(Counter(r["sampling"].split(":")[0] for r in records)),
+        "exact_duplicates_grouped": exact,
+        "near_duplicate_pairs_grouped": len(near),
+        "per_label": {k: {s: counts[s][k] for s in PROPORTIONS} for k in keys},
+        "agreement": agreement,
+    }
+    (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
+    write_card(stats, keys, short)
+    print(json.dumps({k: stats[k] for k in ("comments", "total", "skipped", "no_label_share")}))
+    print("labels below 40 train / 12 test:", ", ".join(short) or "none")
+    print(f"agreement: {agreement['comments']} comments, micro F1 {agreement['micro_f1']}, "
+          f"mean kappa {agreement['mean_kappa']}")
+
+
+def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
+    template = (ANN / "CARD_TEMPLATE.md").read_text(encoding="utf-8")
+    rows = ["| label | train | dev | test | total |", "|---|---:|---:|---:|---:|"]
+    for k in keys:
+        c = stats["per_label"][k]
+        rows.append(f"| `{k}` | {c['train']} | {c['dev']} | {c['test']} | {sum(c.values())} |")
+    ag = stats["agreement"]
+    arows = ["| label | annotator A | annotator B | F1 (A vs B) | Cohen's kappa |", "|---|---:|---:|---:|---:|"]
+    for k in keys:
+        v = ag["per_label"][k]
+        f1 = "n/a" if v["f1"] is None else f"{v['f1']:.3f}"
+        kp = "n/a" if v["kappa"] is None else f"{v['kappa']:.3f}"
+        arows.append(f"| `{k}` | {v['a']} | {v['b']} | {f1} | {kp} |")
+    card = template.format(
+        total=stats["total"],
+        train=stats["comments"]["train"],
+        dev=stats["comments"]["dev"],
+        test=stats["comments"]["test"],
+        skipped=stats["skipped"],
+        no_label=f"{100 * stats['no_label_share']:.1f}",
+        hotel=stats["sources"].get("hotel_reviews_515k", 0),
+        cfpb=stats["sources"].get("cfpb_narratives", 0),
+        random=stats["sampling"].get("random", 0),
+        targeted=stats["sampling"].get("kw", 0),
+        exact=stats["exact_duplicates_grouped"],
+        near=stats["near_duplicate_pairs_grouped"],
+        label_table="\n".join(rows),
+        agree_n=ag["comments"],
+        agree_micro=ag["micro_f1"],
+        agree_kappa=ag["mean_kappa"],
+        agree_exact=ag["exact_match"],
+        adjudicated=ag["adjudicated"],
+        agree_table="\n".join(arows),
+        short=", ".join(f"`{k}`" for k in short) or "none",
+    )
+    Path("data/README.md").write_text(card, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
