@@ -45,16 +45,29 @@ class PlattCalibrator:
             if pos == 0 or pos == n:
                 continue
             t = np.where(t > 0, (pos + 1) / (pos + 2), 1 / (n - pos + 2))
+
+            def loss(w: np.ndarray, s=s, t=t) -> float:
+                z = w[0] * s + w[1]
+                return float(np.sum(np.logaddexp(0, z) - t * z) + 0.5 * reg * (w[0] - 1) ** 2)
+
             w = np.array([1.0, 0.0])
+            current = loss(w)
             for _ in range(iters):
                 p = _sigmoid(w[0] * s + w[1])
                 g = np.array([np.dot(p - t, s), np.sum(p - t)]) + reg * np.array([w[0] - 1, 0])
                 h = p * (1 - p)
                 hess = np.array([[np.dot(h, s * s) + reg, np.dot(h, s)], [np.dot(h, s), np.sum(h) + 1e-9]])
                 step = np.linalg.solve(hess, g)
-                w -= step
-                if np.abs(step).max() < 1e-8:
+                # Backtracking: a full Newton step can overshoot from a poor start.
+                scale = 1.0
+                while scale > 1e-6 and loss(w - scale * step) > current:
+                    scale /= 2
+                w = w - scale * step
+                new = loss(w)
+                if current - new < 1e-10 * max(1.0, abs(current)):
+                    current = new
                     break
+                current = new
             a[j], b[j] = w
         return cls(a, b)
 

@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
@@ -174,3 +174,72 @@ def evaluate(
         html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name), encoding="utf-8"
     )
     console.print(f"metrics: {metrics_path}  report: {report}")
+
+
+# ------------------------------------------------------------------- tagging
+@app.command()
+def tag(
+    input: Annotated[str, typer.Argument(help="Comments file (.csv .tsv .jsonl .json .parquet .xlsx, .gz) or -.")],
+    out: Annotated[str | None, typer.Option("--out", help="Output file (default: INPUT.tagged.jsonl).")] = None,
+    text_column: Annotated[str | None, typer.Option("--text-column", help="Column holding the comment.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="Column holding a row id.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model directory (default: bundled cx-default).")] = None,
+    layout: Annotated[
+        str | None, typer.Option("--format", help="long (a tags list per row) or wide (columns per key).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per chunk.")] = 2000,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (each loads the model once).")] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job.")] = False,
+    min_score: Annotated[float | None, typer.Option("--min-score", help="Drop tags scoring below this.")] = None,
+    input_format: Annotated[str | None, typer.Option("--input-format", help="Override the input format.")] = None,
+    encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
+    encoding_errors: Annotated[str, typer.Option("--encoding-errors", help="strict or replace.")] = "strict",
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")] = None,
+) -> None:
+    """Tag a comment export in bulk: streams in chunks, writes atomically, can resume."""
+    from cxnlp.batch import JobSpec, run_job
+    from cxnlp.inference import default_model_path
+    from cxnlp.io import InputError, output_format
+    from cxnlp.models.base import ModelDirError
+    from cxnlp.models.model import CXModel
+
+    if input == "-" and out is None:
+        out = "tagged.jsonl"
+    out = out or f"{input.removesuffix('.gz')}.tagged.jsonl"
+    model_path = model or str(default_model_path())
+    try:
+        fmt = output_format(out, None)
+        CXModel.load(model_path)  # fail fast, before reading any input
+        spec = JobSpec(
+            input=input,
+            out=out,
+            fmt=fmt,
+            layout=layout or ("long" if fmt == "jsonl" else "wide"),
+            model=model_path,
+            text_column=text_column,
+            id_column=id_column,
+            batch_size=batch_size,
+            workers=workers,
+            min_score=min_score,
+            input_format=input_format,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
+        )
+        if spec.layout not in ("long", "wide"):
+            raise InputError(f"--format {spec.layout!r}: use long or wide")
+        summary = run_job(spec, resume=resume, progress=progress)
+    except (InputError, ModelDirError) as exc:
+        raise fail(str(exc)) from None
+    for msg in summary.rejected_examples:
+        err.print(f"[yellow]rejected:[/] {msg}", highlight=False)
+    if summary.duplicate_ids:
+        err.print(f"[yellow]warning:[/] {summary.duplicate_ids} rows repeat an id seen before", highlight=False)
+    rate = summary.rows_read / summary.seconds if summary.seconds else 0
+    console.print(
+        f"{summary.rows_read} rows read, {summary.tagged} tagged, {summary.empty} empty, {summary.rejected} rejected"
+        f" ({summary.seconds:.1f}s, {rate:,.0f} rows/s) -> {out}",
+        highlight=False,
+    )
+    top = list(summary.label_counts.items())[:10]
+    if top:
+        console.print("top tags: " + ", ".join(f"{k} {v}" for k, v in top), highlight=False)

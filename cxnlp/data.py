@@ -237,13 +237,15 @@ def to_dataset(records: Sequence[dict[str, Any]], taxonomy: Taxonomy | None = No
     import datasets
 
     taxonomy = taxonomy or Taxonomy.default()
+    # datasets >= 4 has List for a list of structs; Sequence of a dict means a dict of lists.
+    List = getattr(datasets, "List", datasets.Sequence)  # noqa: N806
     features = datasets.Features(
         {
             "id": datasets.Value("string"),
             "source": datasets.Value("string"),
             "text": datasets.Value("string"),
-            "labels": datasets.Sequence(datasets.ClassLabel(names=list(taxonomy.keys))),
-            "spans": datasets.Sequence(
+            "labels": List(datasets.ClassLabel(names=list(taxonomy.keys))),
+            "spans": List(
                 {"label": datasets.Value("string"), "start": datasets.Value("int32"), "end": datasets.Value("int32")}
             ),
             "synthetic": datasets.Value("bool"),

@@ -235,25 +235,33 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
 
     Returns the model, its dev metrics, and the splits it was given.
     """
-    from cxnlp.evaluation import evaluate_records
-
     seed_everything(config.seed)
     taxonomy = Taxonomy.load(config.taxonomy)
-    keys = list(taxonomy.keys)
     splits = load_training_data(config, taxonomy)
     segmenter = Segmenter(max_chars=config.max_segment_chars)
-    ex = segment_examples(splits["train"], keys, segmenter, config.span_examples)
+    texts, y, mask, weight = training_examples(config, taxonomy, splits["train"], segmenter, log)
+    scorer = build_scorer(config, taxonomy.keys)
+    scorer.fit(texts, y, mask, weight)
+    return finish(CXModel(scorer, taxonomy, segmenter), config, splits)
+
+
+def training_examples(config: TrainConfig, taxonomy: Taxonomy, records, segmenter: Segmenter, log=print):
+    """Segment-level arrays (texts, y, mask, weight) for the scorer, distillation data included."""
+    keys = list(taxonomy.keys)
+    ex = segment_examples(records, keys, segmenter, config.span_examples)
     n_gold = len(ex.texts)
     n_soft = add_soft_examples(ex, config.distill, keys, config.distill_weight) if config.distill else 0
-    log(f"training {config.family}: {len(splits['train'])} comments -> {n_gold} segments, +{n_soft} soft segments")
-    texts, y, mask, weight = ex.arrays()
-    scorer = build_scorer(config, keys)
-    scorer.fit(texts, y, mask, weight)
-    model = CXModel(scorer, taxonomy, segmenter)
+    log(f"training {config.family}: {len(records)} comments -> {n_gold} segments, +{n_soft} soft segments")
+    return ex.arrays()
+
+
+def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
+    """Calibrate and tune thresholds on dev, record provenance, score dev."""
+    from cxnlp.evaluation import evaluate_records
+
     dev = splits["dev"]
-    dev_texts = [r["text"] for r in dev]
-    pooled, _, _ = model.pooled_scores(dev_texts)
-    y_dev = label_matrix(dev, keys)
+    pooled, _, _ = model.pooled_scores([r["text"] for r in dev])
+    y_dev = label_matrix(dev, model.keys)
     model.calibrator = PlattCalibrator.fit(pooled, y_dev)
     model.thresholds = tune_thresholds(model.calibrator.transform(pooled), y_dev)
     model.meta.update(
@@ -269,5 +277,4 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
             "created_with": f"cxnlp {__version__}",
         }
     )
-    metrics = {"dev": evaluate_records(model, dev)}
-    return model, metrics, splits
+    return model, {"dev": evaluate_records(model, dev)}, splits

@@ -170,8 +170,10 @@ def main() -> None:
     write_card(stats, keys, short)
     print(json.dumps({k: stats[k] for k in ("comments", "total", "skipped", "no_label_share")}))
     print("labels below 40 train / 12 test:", ", ".join(short) or "none")
-    print(f"agreement: {agreement['comments']} comments, micro F1 {agreement['micro_f1']}, "
-          f"mean kappa {agreement['mean_kappa']}")
+    print(
+        f"agreement: {agreement['comments']} comments, micro F1 {agreement['micro_f1']}, "
+        f"mean kappa {agreement['mean_kappa']}"
+    )
 
 
 def write_card(stats: dict, keys: list[str], short: list[str]) -> None:

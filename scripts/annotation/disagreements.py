@@ -1,7 +1,7 @@
 """List the agreement-set comments whose two annotations differ, for adjudication.
 
-    python scripts/annotation/disagreements.py      # writes data/annotation/disagreements.jsonl
-    python scripts/annotation/disagreements.py --show 0 20   # print items 0..19 for reading
+python scripts/annotation/disagreements.py      # writes data/annotation/disagreements.jsonl
+python scripts/annotation/disagreements.py --show 0 20   # print items 0..19 for reading
 """
 
 from __future__ import annotations
@@ -44,8 +44,15 @@ def main() -> None:
         a, b = primary[cid], second[cid]
         if set(a["labels"]) != set(b["labels"]) or a.get("skip") != b.get("skip"):
             keep = ("labels", "evidence", "note", "skip")
-            out.append({"id": cid, "source": pool[cid]["source"], "text": pool[cid]["text"],
-                        "A": {k: a.get(k) for k in keep}, "B": {k: b.get(k) for k in keep}})
+            out.append(
+                {
+                    "id": cid,
+                    "source": pool[cid]["source"],
+                    "text": pool[cid]["text"],
+                    "A": {k: a.get(k) for k in keep},
+                    "B": {k: b.get(k) for k in keep},
+                }
+            )
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
     print(f"{len(out)} disagreements of {len(set(primary) & set(second))} -> {path}")
 

@@ -107,8 +107,13 @@ def main() -> None:
     ap.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "corpora")
     ap.add_argument("--out", type=Path, default=Path("data/annotation/pool.jsonl"))
     ap.add_argument("--seed", type=int, default=20261123)
-    ap.add_argument("--round2", nargs="*", default=None, metavar="LABEL",
-                    help="draw a second, purely targeted round for these labels, excluding the existing pool")
+    ap.add_argument(
+        "--round2",
+        nargs="*",
+        default=None,
+        metavar="LABEL",
+        help="draw a second, purely targeted round for these labels, excluding the existing pool",
+    )
     ap.add_argument("--quota", type=int, default=70, help="round 2: candidates per label")
     args = ap.parse_args()
     if args.round2 is not None:
@@ -158,7 +163,12 @@ def round2(args) -> None:
     rows: dict[str, dict] = {}
     for label in args.round2:
         rx = re.compile(CUES_R2[label], re.IGNORECASE)
-        hits = [r for rs in corpora.values() for r in rs if r["id"] not in taken and r["id"] not in rows and rx.search(r["text"])]
+        hits = [
+            r
+            for rs in corpora.values()
+            for r in rs
+            if r["id"] not in taken and r["id"] not in rows and rx.search(r["text"])
+        ]
         for r in rng.sample(hits, min(args.quota, len(hits))):
             rows[r["id"]] = {**r, "strategy": f"kw2:{label}"}
         print(f"{label}: {len(hits)} candidates")

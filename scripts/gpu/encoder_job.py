@@ -1,0 +1,85 @@
+"""Fine-tune the encoder and score segments, on a GPU machine (or anywhere).
+
+Reads ``JOB/examples.json.gz`` written by ``scripts/gpu/encoder_pipeline.py prepare``
+and the backbone directory, fits :class:`cxnlp.models.encoder.EncoderScorer`,
+then writes to ``OUT``: the fine-tuned weights in fp16 shards of at most
+15 MB (the device tool returns files of up to 16 MiB) and fp16 logits for
+every segment set in the job (dev, test, unlabeled corpus).  Needs torch and
+transformers only, not spaCy: segmentation was done when preparing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from cxnlp.models.encoder import EncoderScorer  # noqa: E402
+
+
+def read_job(job: Path) -> dict:
+    with gzip.open(job / "examples.json.gz", "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--job", type=Path, required=True)
+    ap.add_argument("--backbone", required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many examples")
+    args = ap.parse_args()
+    import torch
+    from safetensors.torch import save_file
+
+    job = read_job(args.job)
+    tr = job["train"]
+    n = args.limit or len(tr["texts"])
+    t0 = time.time()
+    scorer = EncoderScorer(
+        job["keys"],
+        backbone=args.backbone,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    scorer.fit(
+        tr["texts"][:n],
+        np.array(tr["y"][:n], np.float32),
+        np.array(tr["mask"][:n], np.int8),
+        np.array(tr["weight"][:n]),
+    )
+    print(f"fit {n} segments in {time.time() - t0:.0f}s on {scorer.device}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in scorer.net.state_dict().items()}
+    shard, size, idx = {}, 0, 0
+    for k, v in state.items():
+        nbytes = v.numel() * 2
+        if shard and size + nbytes > 15_000_000:
+            save_file(shard, str(args.out / f"weights-{idx}.safetensors"))
+            shard, size, idx = {}, 0, idx + 1
+        shard[k] = v
+        size += nbytes
+    save_file(shard, str(args.out / f"weights-{idx}.safetensors"))
+    for name, texts in job["score"].items():
+        t0 = time.time()
+        texts = texts[: args.limit] if args.limit else texts
+        logits = scorer.decision_function(texts).astype(np.float16)
+        np.savez_compressed(args.out / f"logits-{name}.npz", logits=logits)
+        print(f"scored {name}: {len(texts)} segments in {time.time() - t0:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Train the encoder model on a lent GPU and distil it into the fast model's data.
+
+    python scripts/gpu/encoder_pipeline.py prepare     # here: segments, job file, fp16 backbone copy
+    (device) python3 scripts/gpu/encoder_job.py --job .device/job --backbone .device/minilm16 --out $OUT
+    python scripts/gpu/encoder_pipeline.py assemble DIR  # here: models/cx-encoder + data/distill/
+
+Without a GPU, ``cxnlp train --family encoder --out models/cx-encoder`` does
+the same training on CPU (about an hour on two cores).
+
+``prepare`` writes ``.device/job/examples.json.gz``: the training segments
+(exactly what ``cxnlp train --family encoder`` would fit on) and the segments
+to score: every segment of the unlabeled corpora, leaving out every comment
+that is in the annotation pool (so no dev or test text reaches the fast
+model through distillation).  The backbone travels as an fp16 copy because
+the device tool carries at most 64 MiB.
+
+``assemble`` rebuilds a model directory from the returned fp16 weights,
+calibrates it on dev like any other model, and writes
+``data/distill/encoder_corpus.jsonl.gz``: unlabeled segments with the
+encoder's probabilities, the input of ``cxnlp train --distill``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from cxnlp.data import load_records
+from cxnlp.models.encoder import PACKAGE, TOKENIZER_FILES, EncoderScorer, resolve_backbone
+from cxnlp.models.model import CXModel
+from cxnlp.taxonomy import Taxonomy
+from cxnlp.text import Segmenter
+from cxnlp.training import TrainConfig, finish, training_examples
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from encoder_job import read_job  # noqa: E402
+
+JOB = Path(".device/job")
+CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+DISTILL = Path("data/distill/encoder_corpus.jsonl.gz")
+
+
+def corpus_segments(segmenter: Segmenter) -> list[str]:
+    pooled = set()
+    for f in ("pool.jsonl", "pool_round2.jsonl"):
+        p = Path("data/annotation") / f
+        if p.exists():
+            pooled |= {json.loads(line)["id"] for line in p.open(encoding="utf-8")}
+    out, seen = [], set()
+    for f in sorted(CORPORA.glob("*/*.jsonl.gz")):
+        with gzip.open(f, "rt", encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh]
+        for r in rows:
+            if r["id"] in pooled or r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            out += [s.text for s in segmenter.split(r["text"])]
+    return out
+
+
+def prepare(args) -> None:
+    config = TrainConfig(family="encoder")
+    tax = Taxonomy.default()
+    splits = load_records(None, tax)
+    seg = Segmenter(max_chars=config.max_segment_chars)
+    texts, y, mask, weight = training_examples(config, tax, splits["train"], seg)
+    corpus = corpus_segments(seg)
+    job = {
+        "keys": list(tax.keys),
+        "train": {"texts": texts, "y": y.astype(int).tolist(), "mask": mask.tolist(), "weight": weight.tolist()},
+        "score": {"corpus": corpus},
+    }
+    JOB.mkdir(parents=True, exist_ok=True)
+    with gzip.open(JOB / "examples.json.gz", "wt", encoding="utf-8") as fh:
+        json.dump(job, fh)
+    src, _ = resolve_backbone(PACKAGE)
+    dst = Path(".device/minilm16")
+    dst.mkdir(parents=True, exist_ok=True)
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(Path(src) / "model.safetensors"))
+    save_file({k: v.half().contiguous() for k, v in state.items()}, str(dst / "model.safetensors"))
+    for f in (*TOKENIZER_FILES, "config.json"):
+        shutil.copy(Path(src) / f, dst / f)
+    print(f"{len(texts)} training segments, {len(corpus)} corpus segments -> {JOB}")
+
+
+def assemble(args) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    returned = Path(args.dir)
+    config = TrainConfig(family="encoder")
+    tax = Taxonomy.default()
+    splits = load_records(None, tax)
+    build = Path(".device/encoder-build")
+    shutil.rmtree(build, ignore_errors=True)
+    (build / "encoder").mkdir(parents=True)
+    src, info = resolve_backbone(PACKAGE)
+    for f in (*TOKENIZER_FILES, "config.json"):
+        shutil.copy(Path(src) / f, build / "encoder" / f)
+    state = {}
+    for shard in sorted(returned.glob("weights-*.safetensors")):
+        state.update({k: v.float() for k, v in load_file(str(shard)).items()})
+    save_file(state, str(build / "model.safetensors"))
+    cfg = {
+        "keys": list(tax.keys),
+        "scorer": {"max_length": config.max_length, "batch_size": config.batch_size, "backbone": info},
+    }
+    scorer = EncoderScorer.load(build, cfg)
+    scorer.backbone_info = info
+    scorer.epochs, scorer.learning_rate = config.epochs, config.learning_rate
+    model, metrics, _ = finish(CXModel(scorer, tax, Segmenter(config.max_segment_chars)), config, splits)
+    model.meta["name"] = "cx-encoder"
+    model.meta["trained_on"] = "fine-tuned on a lent NVIDIA GPU by scripts/gpu/encoder_job.py (fp16 weights returned)"
+    from cxnlp.modelcard import model_card
+
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    model.save(out, metrics=metrics, card=model_card(model, metrics))
+    print(f"encoder model -> {out}: dev micro F1 {metrics['dev']['micro']['f1']}, macro {metrics['dev']['macro_f1']}")
+    # Distillation data: sigmoid of the encoder's segment logits on the unlabeled corpora.
+    job = read_job(JOB)
+    logits = np.load(returned / "logits-corpus.npz", allow_pickle=False)["logits"].astype(np.float32)
+    probs = 1 / (1 + np.exp(-logits))
+    DISTILL.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(DISTILL, "wt", encoding="utf-8") as fh:
+        for text, p in zip(job["score"]["corpus"], probs, strict=True):
+            fh.write(
+                json.dumps(
+                    {
+                        "text": text,
+                        "probs": {k: round(float(v), 3) for k, v in zip(tax.keys, p, strict=True) if v >= 0.005},
+                    }
+                )
+                + "\n"
+            )
+    print(f"{len(probs)} distillation segments -> {DISTILL}")
+    del torch
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("prepare")
+    a = sub.add_parser("assemble")
+    a.add_argument("dir")
+    a.add_argument("--out", default="models/cx-encoder")
+    args = ap.parse_args()
+    sys.exit(prepare(args) if args.cmd == "prepare" else assemble(args))

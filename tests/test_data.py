@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cxnlp import Taxonomy
+from cxnlp.data import (
+    DataError,
+    iterative_stratification,
+    load,
+    load_records,
+    near_duplicate_pairs,
+    normalize,
+    read_label_studio,
+    read_labeled,
+)
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return load_records()
+
+
+def test_load_dataset_dict() -> None:
+    d = load()
+    assert set(d) == {"train", "dev", "test"}
+    assert sum(len(d[s]) for s in d) >= 2500
+    names = d["train"].features["labels"].feature.names  # a list of ClassLabel over the 27 keys
+    assert names == list(Taxonomy.default().keys)
+    row = d["test"][0]
+    assert isinstance(row["labels"], list) and isinstance(row["text"], str)
+
+
+def test_every_span_matches_its_text(splits) -> None:
+    n = 0
+    for rows in splits.values():
+        for r in rows:
+            assert {sp["label"] for sp in r["spans"]} == set(r["labels"]), r["id"]
+            for sp in r["spans"]:
+                quote = r["text"][sp["start"] : sp["end"]]
+                assert quote.strip() and quote == quote.strip(), (r["id"], sp)
+                n += 1
+    assert n > 2000
+
+
+def test_splits_are_disjoint_also_after_normalisation(splits) -> None:
+    ids = {s: {r["id"] for r in rows} for s, rows in splits.items()}
+    norm = {s: {normalize(r["text"]) for r in rows} for s, rows in splits.items()}
+    for a, b in (("train", "dev"), ("train", "test"), ("dev", "test")):
+        assert not ids[a] & ids[b]
+        assert not norm[a] & norm[b]
+
+
+def test_labels_exist_in_default_taxonomy_and_records_are_real(splits) -> None:
+    keys = set(Taxonomy.default().keys)
+    for rows in splits.values():
+        for r in rows:
+            assert set(r["labels"]) <= keys
+            assert r["source"] in ("hotel_reviews_515k", "cfpb_narratives")
+            assert r["annotator"] and r["guideline"] == "1.1"
+    # dev and test never hold synthetic text
+    assert not any(r.get("synthetic") for s in ("dev", "test") for r in splits[s])
+
+
+def test_no_label_share_is_realistic(splits) -> None:
+    rows = [r for s in splits.values() for r in s]
+    assert sum(not r["labels"] for r in rows) / len(rows) >= 0.25
+
+
+def test_near_duplicates_found_exactly() -> None:
+    texts = [
+        "The staff at reception were very friendly and helpful during our whole stay",
+        "the staff at reception were VERY friendly and helpful during our whole stay!",
+        "Breakfast was cold and the room was tiny but the location was great",
+    ]
+    assert near_duplicate_pairs(texts) == [(0, 1)]
+
+
+def test_iterative_stratification_keeps_rare_labels_in_every_split() -> None:
+    labels = [["rare"] if i % 20 == 0 else (["common"] if i % 2 else []) for i in range(400)]
+    assign = iterative_stratification(labels, {"train": 0.6, "dev": 0.2, "test": 0.2}, seed=1)
+    for split in ("train", "dev", "test"):
+        rare = sum(1 for a, lab in zip(assign, labels, strict=True) if a == split and "rare" in lab)
+        assert rare >= 3
+    groups = [i // 2 for i in range(400)]  # pairs must stay together
+    assign = iterative_stratification(labels, {"train": 0.6, "dev": 0.2, "test": 0.2}, seed=1, groups=groups)
+    assert all(assign[i] == assign[i + 1] for i in range(0, 400, 2))
+
+
+def test_read_user_csv_both_layouts(tmp_path: Path) -> None:
+    p = tmp_path / "mine.csv"
+    p.write_text('id,text,labels\n1,"Rude clerk, ignored us",coldness;friendliness-\n2,Lovely staff,\n', "utf-8")
+    recs = read_labeled(p)
+    assert recs[0]["labels"] == ["friendliness-", "coldness"] and recs[1]["labels"] == []
+    w = tmp_path / "wide.csv"
+    w.write_text("comment,coldness,friendliness-\nRude clerk,1,1\nFine,0,0\n", "utf-8")
+    recs = read_labeled(w, text_column="comment")
+    assert recs[0]["labels"] == ["friendliness-", "coldness"]
+
+
+def test_user_data_errors_name_file_row_and_column(tmp_path: Path) -> None:
+    p = tmp_path / "bad.jsonl"
+    p.write_text(json.dumps({"text": "ok", "labels": []}) + "\n" + json.dumps({"text": "x", "labels": ["warmth+"]}))
+    with pytest.raises(DataError, match=r"bad\.jsonl: row 2: column 'labels': unknown label 'warmth\+'"):
+        read_labeled(p)
+    s = tmp_path / "span.jsonl"
+    s.write_text(
+        json.dumps(
+            {
+                "text": "The clerk was rude",
+                "labels": ["coldness"],
+                "spans": [{"label": "coldness", "start": 14, "end": 18, "text": "curt"}],
+            }
+        )
+    )
+    with pytest.raises(DataError, match=r"span\.jsonl: row 1: column 'spans'\[0\]"):
+        read_labeled(s)
+    c = tmp_path / "wide.csv"
+    c.write_text("text,coldness\nRude,yes\n", "utf-8")
+    with pytest.raises(DataError, match=r"wide\.csv: row 2: column 'coldness': expected 0 or 1"):
+        read_labeled(c)
+
+
+def test_label_studio_export(tmp_path: Path) -> None:
+    export = [
+        {
+            "id": 7,
+            "data": {"text": "The agent hung up on me. She was rude."},
+            "annotations": [
+                {
+                    "created_at": "2026-01-01",
+                    "result": [
+                        {
+                            "type": "labels",
+                            "value": {
+                                "start": 0,
+                                "end": 24,
+                                "text": "The agent hung up on me.",
+                                "labels": ["brush_off"],
+                            },
+                        },
+                        {"type": "choices", "value": {"choices": ["coldness", "friendliness-"]}},
+                    ],
+                }
+            ],
+        }
+    ]
+    p = tmp_path / "ls.json"
+    p.write_text(json.dumps(export), "utf-8")
+    (rec,) = read_label_studio(p)
+    assert rec["id"] == "7"
+    assert rec["labels"] == ["friendliness-", "brush_off", "coldness"]
+    assert rec["spans"] == [{"label": "brush_off", "start": 0, "end": 24, "text": "The agent hung up on me."}]
