@@ -106,6 +106,7 @@ def train(
         given = {"data": data, "family": family, "seed": seed, "distill": distill}
         cfg = cfg.updated({k: v for k, v in given.items() if v is not None}).with_overrides(set_ or [])
         model, metrics, splits = run_training(cfg, log=lambda m: err.print(m, highlight=False))
+        model.meta["name"] = out.name
     except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     model.save(out, metrics=metrics, card=model_card(model, metrics))

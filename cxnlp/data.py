@@ -16,6 +16,7 @@ data (CSV, JSONL, Label Studio JSON exports) is read into the same schema by
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import json
 import os
@@ -47,7 +48,8 @@ def default_data_dir() -> Path:
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     out = []
-    with path.open(encoding="utf-8") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue

@@ -51,6 +51,8 @@ class TrainConfig:
     taxonomy: str | None = None  # taxonomy TOML; None = the default taxonomy
     max_segment_chars: int = 400
     span_examples: bool = True  # also train on the exact evidence quotes
+    pooling: str = "max+doc"  # "max": best segment; "max+doc": best segment + whole comment
+
     # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
     distill: str | None = None
     distill_weight: float = 0.5
@@ -143,7 +145,11 @@ class Examples:
 
 
 def segment_examples(
-    records: Sequence[dict[str, Any]], keys: Sequence[str], segmenter: Segmenter, span_examples: bool = True
+    records: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    segmenter: Segmenter,
+    span_examples: bool = True,
+    whole: bool = False,
 ) -> Examples:
     index = {k: j for j, k in enumerate(keys)}
     k = len(keys)
@@ -170,6 +176,9 @@ def segment_examples(
                 ex.add(text, whole_y, whole_m, w)
         for i, s in enumerate(segs):
             ex.add(s.text, y[i], m[i], w)
+        if whole and segs:
+            # The whole comment, with every label known, for the "max+doc" pooling.
+            ex.add(text, np.isin(keys, r["labels"]).astype(np.float32), np.ones(k, np.int8), w)
         if span_examples:
             for lab, ranges in spans.items():
                 for st, e in ranges:
@@ -242,13 +251,13 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     texts, y, mask, weight = training_examples(config, taxonomy, splits["train"], segmenter, log)
     scorer = build_scorer(config, taxonomy.keys)
     scorer.fit(texts, y, mask, weight)
-    return finish(CXModel(scorer, taxonomy, segmenter), config, splits)
+    return finish(CXModel(scorer, taxonomy, segmenter, pooling=config.pooling), config, splits)
 
 
 def training_examples(config: TrainConfig, taxonomy: Taxonomy, records, segmenter: Segmenter, log=print):
     """Segment-level arrays (texts, y, mask, weight) for the scorer, distillation data included."""
     keys = list(taxonomy.keys)
-    ex = segment_examples(records, keys, segmenter, config.span_examples)
+    ex = segment_examples(records, keys, segmenter, config.span_examples, whole=config.pooling == "max+doc")
     n_gold = len(ex.texts)
     n_soft = add_soft_examples(ex, config.distill, keys, config.distill_weight) if config.distill else 0
     log(f"training {config.family}: {len(records)} comments -> {n_gold} segments, +{n_soft} soft segments")

@@ -159,7 +159,8 @@ class EncoderScorer(Scorer):
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if pretrained:
-            body = AutoModel.from_pretrained(path)
+            # Weights stored in fp16 are trained in fp32.
+            body = AutoModel.from_pretrained(path).float()
         else:
             body = AutoModel.from_config(AutoConfig.from_pretrained(path))
         self.net = _Net(body, len(self.keys))
@@ -191,7 +192,8 @@ class EncoderScorer(Scorer):
             for i in range(0, n, self.batch_size):
                 idx = order[i : i + self.batch_size]
                 enc = self._encode([texts[j] for j in idx])
-                logits = self.net(**enc)
+                with self._autocast():
+                    logits = self.net(**enc).float()
                 t = torch.as_tensor(y[idx], device=self.device)
                 m = torch.as_tensor(mask[idx], device=self.device, dtype=torch.float32)
                 w = torch.as_tensor(weight[idx], device=self.device, dtype=torch.float32)[:, None]
@@ -208,6 +210,10 @@ class EncoderScorer(Scorer):
         self.net.eval()
         return self
 
+    def _autocast(self):
+        # bf16 on a GPU for speed; full precision on CPU.
+        return self._torch.autocast("cuda", dtype=self._torch.bfloat16, enabled=self.device.type == "cuda")
+
     def _encode(self, batch: Sequence[str]):
         enc = self.tokenizer(
             list(batch), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
@@ -223,7 +229,8 @@ class EncoderScorer(Scorer):
         with torch.inference_mode():
             for i in range(0, len(texts), bs):
                 idx = order[i : i + bs]
-                out[idx] = self.net(**self._encode([texts[j] for j in idx])).float().cpu().numpy()
+                with self._autocast():
+                    out[idx] = self.net(**self._encode([texts[j] for j in idx])).float().cpu().numpy()
         return out
 
     def save(self, path: Path) -> tuple[dict[str, Any], list[str]]:

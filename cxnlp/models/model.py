@@ -34,7 +34,11 @@ class CXModel:
         calibrator: PlattCalibrator | None = None,
         thresholds: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
+        pooling: str = "max",
     ) -> None:
+        if pooling not in ("max", "max+doc"):
+            raise ValueError(f"unknown pooling {pooling!r} (expected 'max' or 'max+doc')")
+        self.pooling = pooling
         self.scorer = scorer
         self.taxonomy = taxonomy
         self.keys = list(taxonomy.keys)
@@ -48,9 +52,16 @@ class CXModel:
         return [self.segmenter.split(t) if isinstance(t, str) else [] for t in texts]
 
     def pooled_scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[list[Segment]]]:
-        """Per comment and key: the max segment logit and that segment's index."""
+        """Per comment and key: the pooled logit and the index of the best segment.
+
+        ``max``: the best segment's logit.  ``max+doc``: that plus the logit of
+        the whole comment, so that labels spread over several sentences (a
+        CFPB narrative's unresolved problem) count as well as one clear sentence.
+        """
         segs = self.segment(texts)
         flat = [s.text for ss in segs for s in ss]
+        if self.pooling == "max+doc":
+            flat += [t for t, ss in zip(texts, segs, strict=True) if ss]
         logits = self.scorer.decision_function(flat) if flat else np.zeros((0, len(self.keys)))
         k = len(self.keys)
         pooled = np.full((len(texts), k), -20.0, dtype=np.float64)
@@ -62,6 +73,9 @@ class CXModel:
                 argmax[i] = block.argmax(axis=0)
                 pooled[i] = block[argmax[i], np.arange(k)]
                 pos += len(ss)
+        if self.pooling == "max+doc":
+            has = [i for i, ss in enumerate(segs) if ss]
+            pooled[has] += logits[pos:]
         return pooled, argmax, segs
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -113,6 +127,7 @@ class CXModel:
             "keys": self.keys,
             "taxonomy": self.taxonomy.to_dict(),
             "segmenter": {"max_chars": self.segmenter.max_chars, "min_chars": self.segmenter.min_chars},
+            "pooling": self.pooling,
             "calibration": self.calibrator.to_dict(),
             "thresholds": {k: round(float(t), 6) for k, t in zip(self.keys, self.thresholds, strict=True)},
             "scorer": scorer_cfg,
@@ -138,7 +153,8 @@ class CXModel:
         thresholds = np.array([cfg["thresholds"][k] for k in taxonomy.keys])
         meta_keys = set(cfg) - {"format_version", "family", "keys", "taxonomy", "segmenter", "calibration"}
         meta = {k: cfg[k] for k in meta_keys - {"thresholds", "scorer", "files", "sha256", "cxnlp_version"}}
-        model = cls(scorer, taxonomy, seg, cal, thresholds, meta)
+        meta.pop("pooling", None)
+        model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
 

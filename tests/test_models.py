@@ -1,0 +1,152 @@
+"""End to end: train -> save -> load -> predict, for both families, on real annotated comments."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cxnlp.data import load_records, write_jsonl
+from cxnlp.models.base import ModelDirError
+from cxnlp.models.model import CXModel
+from cxnlp.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    """A small split directory cut from the real annotated data (keeps the tests fast)."""
+    recs = load_records()
+    d = tmp_path_factory.mktemp("data")
+    # Records are sorted by id (all CFPB first): stride through them to keep both sources.
+    write_jsonl(d / "train.jsonl", recs["train"][::4])
+    write_jsonl(d / "dev.jsonl", recs["dev"][::3])
+    write_jsonl(d / "test.jsonl", recs["test"][::6])
+    return d
+
+
+@pytest.fixture(scope="module")
+def fast_model(small_data, tmp_path_factory):
+    cfg = TrainConfig(family="fast", data=str(small_data), seed=3, max_features=20_000)
+    model, metrics, _ = train(cfg, log=lambda m: None)
+    path = tmp_path_factory.mktemp("m") / "fast"
+    model.save(path, metrics=metrics)
+    return path, model, metrics
+
+
+def test_fast_round_trip_predicts_identically(fast_model) -> None:
+    path, model, _ = fast_model
+    texts = [
+        "The receptionist was rude and ignored us at check in",
+        "Staff were very friendly and helpful",
+        "I was transferred five times and nobody could help me",
+        "",
+    ]
+    loaded = CXModel.load(path)
+    assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+    assert (loaded.predict(texts) == model.predict(texts)).all()
+    cfg = json.loads((path / "config.json").read_text())
+    assert cfg["family"] == "fast" and len(cfg["thresholds"]) == 27 and cfg["seed"] == 3
+    assert cfg["training_data"]["sha256"] and cfg["calibration"]["method"] == "platt"
+
+
+def test_fast_model_learns_real_signal(fast_model) -> None:
+    _, model, metrics = fast_model
+    assert metrics["dev"]["micro"]["f1"] > 0.4
+    p = model.predict_proba(["Staff were very friendly and helpful"])[0]
+    assert p[model.keys.index("friendliness+")] > p[model.keys.index("friendliness-")]
+
+
+def test_same_seed_same_metrics(small_data, fast_model) -> None:
+    _, _, first = fast_model
+    cfg = TrainConfig(family="fast", data=str(small_data), seed=3, max_features=20_000)
+    _, again, _ = train(cfg, log=lambda m: None)
+    assert json.dumps(again, sort_keys=True) == json.dumps(first, sort_keys=True)
+
+
+def test_implications_are_applied(fast_model) -> None:
+    _, model, _ = fast_model
+    model.thresholds = np.ones(len(model.keys))  # nothing passes on its own ...
+    model.thresholds[model.keys.index("coldness")] = 0.0  # ... but coldness always does
+    (pred,) = model.analyse(["The clerk snapped at us"])
+    assert "coldness" in pred.keys and "friendliness-" in pred.keys
+    assert pred.evidence["friendliness-"] == pred.evidence["coldness"]
+
+
+def test_refuses_pickle_version_mismatch_and_missing_files(fast_model, tmp_path: Path) -> None:
+    path, _, _ = fast_model
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad)
+    (bad / "extra.pkl").write_bytes(b"\x80\x04K\x01.")
+    with pytest.raises(ModelDirError, match=r"extra\.pkl: refusing to load"):
+        CXModel.load(bad)
+    (bad / "extra.pkl").unlink()
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["format_version"] = 99
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelDirError, match="model format 99") as exc:
+        CXModel.load(bad)
+    assert "\n" not in str(exc.value)
+    cfg["format_version"] = 1
+    (bad / "config.json").write_text(json.dumps(cfg))
+    (bad / "vocab.json").unlink()
+    with pytest.raises(ModelDirError, match=r"vocab\.json: missing"):
+        CXModel.load(bad)
+    with pytest.raises(ModelDirError, match="not found"):
+        CXModel.load(tmp_path / "nowhere")
+
+
+def test_user_file_is_split_for_training(tmp_path: Path) -> None:
+    recs = load_records()["train"][::11]
+    f = tmp_path / "mine.jsonl"
+    write_jsonl(f, [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in recs])
+    model, metrics, splits = train(TrainConfig(data=str(f), max_features=5000), log=lambda m: None)
+    assert set(splits) == {"train", "dev"} and len(splits["train"]) + len(splits["dev"]) == len(recs)
+    assert metrics["dev"]["n_comments"] == len(splits["dev"])
+
+
+def test_config_from_file_and_overrides(tmp_path: Path) -> None:
+    p = tmp_path / "train.toml"
+    p.write_text('[train]\nfamily = "fast"\nC = 2.5\nchar_ngrams = [3, 4]\n')
+    cfg = TrainConfig.from_file(p).with_overrides(["seed=7", "char_ngrams=none", "min_df=3"])
+    assert (cfg.C, cfg.seed, cfg.char_ngrams, cfg.min_df) == (2.5, 7, None, 3)
+    with pytest.raises(ValueError, match="unknown training setting 'colour'"):
+        cfg.with_overrides(["colour=red"])
+
+
+def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tmp_path: Path) -> None:
+    """A randomly initialised 2-layer BERT with MiniLM's tokenizer: seconds, not minutes."""
+    pytest.importorskip("torch")
+    from transformers import BertConfig
+
+    from cxnlp.models.encoder import PACKAGE, TOKENIZER_FILES, resolve_backbone
+
+    src, _ = resolve_backbone(PACKAGE)
+    tiny = tmp_path / "tiny-bert"
+    tiny.mkdir()
+    for f in TOKENIZER_FILES:
+        shutil.copy(Path(src) / f, tiny / f)
+    BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    ).save_pretrained(tiny)
+    from transformers import AutoModel  # noqa: N814
+    from transformers import BertConfig as _C
+
+    AutoModel.from_config(_C.from_pretrained(tiny)).save_pretrained(tiny)
+    recs = load_records(small_data)
+    d = tmp_path / "d"
+    write_jsonl(d / "train.jsonl", recs["train"][:60])
+    write_jsonl(d / "dev.jsonl", recs["dev"][:30])
+    write_jsonl(d / "test.jsonl", recs["test"][:10])
+    cfg = TrainConfig(
+        family="encoder", data=str(d), backbone=str(tiny), epochs=1, batch_size=16, max_length=48, device="cpu"
+    )
+    model, metrics, _ = train(cfg, log=lambda m: None)
+    out = tmp_path / "enc"
+    model.save(out, metrics=metrics)
+    assert not list(out.rglob("*.bin")) and (out / "model.safetensors").exists()
+    loaded = CXModel.load(out)
+    texts = ["The agent hung up on me.", "Lovely staff."]
+    assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-5)
