@@ -3,10 +3,32 @@
 Public API (stable names re-exported here):
 
 - :class:`Taxonomy`, :class:`Label`, :func:`load_taxonomy` - the label set.
+- :class:`Tagger`, :class:`TagResult`, :class:`Tag`, :class:`CXClassifier` - tagging.
+- :class:`CXModel`, :class:`TrainConfig`, :func:`train` - models and training.
 """
-
-from cxnlp.taxonomy import Label, Taxonomy, TaxonomyError, load_taxonomy
 
 __version__ = "0.1.0"
 
-__all__ = ["Label", "Taxonomy", "TaxonomyError", "__version__", "load_taxonomy"]
+from cxnlp.taxonomy import Label, Taxonomy, TaxonomyError, load_taxonomy  # noqa: E402
+
+_LAZY = {
+    "Tagger": "cxnlp.inference",
+    "TagResult": "cxnlp.inference",
+    "Tag": "cxnlp.inference",
+    "CXClassifier": "cxnlp.inference",
+    "CXModel": "cxnlp.models.model",
+    "TrainConfig": "cxnlp.training",
+    "train": "cxnlp.training",
+}
+
+
+def __getattr__(name: str):
+    # Heavy modules (scikit-learn, spaCy) load on first use, so `import cxnlp` stays instant.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cxnlp' has no attribute {name!r}")
+
+
+__all__ = ["Label", "Taxonomy", "TaxonomyError", "__version__", "load_taxonomy", *_LAZY]

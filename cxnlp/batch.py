@@ -168,6 +168,11 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
                         record(*pending.pop(0).result())
                 for f in pending:
                     record(*f.result())
+    except BaseException:
+        # Nothing finished: leave no parts folder that would demand --resume.
+        if not done:
+            shutil.rmtree(parts_dir, ignore_errors=True)
+        raise
     finally:
         bar.close()
     parts = [parts_dir / f"part-{int(i):06d}.{_ext(spec.fmt)}" for i in sorted(done, key=int)]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from cxnlp.models.model import CXModel
 
@@ -159,7 +160,7 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-class CXClassifier:
+class CXClassifier(BaseEstimator):
     """scikit-learn style wrapper: ``predict`` / ``predict_proba`` over lists of strings.
 
     It is a fitted, read-only estimator (training is ``cxnlp train``); ``fit``
@@ -168,14 +169,6 @@ class CXClassifier:
 
     def __init__(self, model: str | None = None) -> None:
         self.model = model
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"model": self.model}
-
-    def set_params(self, **params: Any) -> CXClassifier:
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
 
     def fit(self, X=None, y=None) -> CXClassifier:
         self.tagger_ = Tagger.load(self.model)

@@ -152,6 +152,7 @@ def _read_csv(path, gz, kind, chunk_size, encoding, errors, stats) -> Iterator[p
             na_values=[""],
             engine="python",
             on_bad_lines=bad,
+            index_col=False,
         )
         try:
             yield from reader

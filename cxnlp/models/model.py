@@ -16,6 +16,8 @@ from cxnlp.models.base import CONFIG_FILE, FORMAT_VERSION, Prediction, Scorer, r
 from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segment, Segmenter
 
+DOC_WINDOW = 2500
+
 
 class CXModel:
     """Multi-label tagger over whole comments.
@@ -54,28 +56,50 @@ class CXModel:
     def pooled_scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[list[Segment]]]:
         """Per comment and key: the pooled logit and the index of the best segment.
 
-        ``max``: the best segment's logit.  ``max+doc``: that plus the logit of
-        the whole comment, so that labels spread over several sentences (a
-        CFPB narrative's unresolved problem) count as well as one clear sentence.
+        ``max``: the best segment's logit.  ``max+doc``: the best segment's
+        logit plus the logit of the text around it, so that labels spread
+        over several sentences (a CFPB narrative's unresolved problem) count
+        as well as one clear sentence.  The "text around it" is the whole
+        comment up to ``DOC_WINDOW`` characters (the longest comment in the
+        training data); longer comments are cut into windows of consecutive
+        segments and the best window wins, so one clear sentence in a
+        100,000-character export is not drowned by the rest.
         """
         segs = self.segment(texts)
+        k = len(self.keys)
+        windows: list[list[tuple[int, int]]] = []  # per comment: (first, last+1) segment index
+        for ss in segs:
+            ws, first = [], 0
+            for i in range(1, len(ss) + 1):
+                if i == len(ss) or ss[i].end - ss[first].start > DOC_WINDOW:
+                    ws.append((first, i))
+                    first = i
+            windows.append(ws if ss else [])
         flat = [s.text for ss in segs for s in ss]
         if self.pooling == "max+doc":
-            flat += [t for t, ss in zip(texts, segs, strict=True) if ss]
-        logits = self.scorer.decision_function(flat) if flat else np.zeros((0, len(self.keys)))
-        k = len(self.keys)
+            flat += [
+                t[ss[a].start : ss[b - 1].end] for t, ss, ws in zip(texts, segs, windows, strict=True) for a, b in ws
+            ]
+        logits = self.scorer.decision_function(flat) if flat else np.zeros((0, k))
         pooled = np.full((len(texts), k), -20.0, dtype=np.float64)
         argmax = np.full((len(texts), k), -1, dtype=np.int64)
         pos = 0
+        doc_pos = sum(len(ss) for ss in segs)
+        cols = np.arange(k)
         for i, ss in enumerate(segs):
-            if ss:
-                block = logits[pos : pos + len(ss)]
-                argmax[i] = block.argmax(axis=0)
-                pooled[i] = block[argmax[i], np.arange(k)]
-                pos += len(ss)
-        if self.pooling == "max+doc":
-            has = [i for i, ss in enumerate(segs) if ss]
-            pooled[has] += logits[pos:]
+            if not ss:
+                continue
+            block = logits[pos : pos + len(ss)]
+            pos += len(ss)
+            for a, b in windows[i]:
+                local = block[a:b].argmax(axis=0)
+                score = block[a:b][local, cols]
+                if self.pooling == "max+doc":
+                    score = score + logits[doc_pos]
+                    doc_pos += 1
+                better = score > pooled[i]
+                pooled[i] = np.where(better, score, pooled[i])
+                argmax[i] = np.where(better, local + a, argmax[i])
         return pooled, argmax, segs
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,211 @@
+"""Bulk tagging and the Python API, on the bundled default model and real comments."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cxnlp import Tagger
+from cxnlp.cli import app
+
+runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_comments.csv"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger.load()
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE, dtype=str).head(120)
+
+
+def test_tag_result_and_evidence_offsets(tagger: Tagger) -> None:
+    text = "The hotel was fine. The receptionist was rude and ignored us. Breakfast was good."
+    r = tagger.tag(text)
+    assert {"coldness", "friendliness-"} <= set(r.keys)
+    for t in r.tags:
+        assert text[t.start : t.end] == t.evidence and 0 < t.score <= 1
+        assert t.polarity == ("positive" if t.key.endswith("+") else "negative")
+    cold = next(t for t in r.tags if t.key == "coldness")
+    assert cold.label == "coldness" and "rude" in cold.evidence and "Breakfast" not in cold.evidence
+    json.dumps(r.to_dict())
+
+
+def test_tag_many_on_a_generator_and_bad_values(tagger: Tagger, sample) -> None:
+    gen = (t for t in sample["comment"])
+    out = list(tagger.tag_many(gen, batch_size=7))
+    assert len(out) == len(sample)
+    odd = list(tagger.tag_many(iter([None, float("nan"), "", "  ", 42, "Lovely friendly staff"])))
+    assert [r.status for r in odd] == ["empty", "empty", "empty", "empty", "ok", "ok"]
+    assert "friendliness+" in odd[-1].keys
+
+
+def test_pickle_threads_and_frame(tagger: Tagger, sample) -> None:
+    clone = pickle.loads(pickle.dumps(tagger))
+    assert len(pickle.dumps(tagger)) < 500  # pickles as its path, not the weights
+    texts = sample["comment"].tolist()[:40]
+    expected = [r.keys for r in tagger.tag_batch(texts)]
+    results = {}
+
+    def work(n: int) -> None:
+        results[n] = [r.keys for r in clone.tag_batch(texts)]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert all(v == expected for v in results.values())
+    wide = tagger.tag_frame(sample.head(10), "comment", format="wide")
+    assert list(wide.columns[:3]) == ["id", "source", "comment"] and "tag_coldness" in wide.columns
+
+
+def test_long_evidence_in_a_100k_character_comment(tagger: Tagger) -> None:
+    text = "The account statement lists many items. " * 2500 + "The agent hung up on me twice."
+    assert len(text) > 100_000
+    r = tagger.tag(text)
+    hang = [t for t in r.tags if t.key == "brush_off"]
+    assert hang and text[hang[0].start : hang[0].end] == hang[0].evidence and "hung up" in hang[0].evidence
+
+
+def _write_inputs(df: pd.DataFrame, d: Path) -> dict[str, Path]:
+    paths = {
+        "csv": d / "in.csv",
+        "tsv": d / "in.tsv",
+        "jsonl": d / "in.jsonl",
+        "json": d / "in.json",
+        "parquet": d / "in.parquet",
+        "xlsx": d / "in.xlsx",
+        "csv.gz": d / "in.csv.gz",
+    }
+    df.to_csv(paths["csv"], index=False)
+    df.to_csv(paths["tsv"], index=False, sep="\t")
+    df.to_json(paths["jsonl"], orient="records", lines=True)
+    df.to_json(paths["json"], orient="records")
+    df.to_parquet(paths["parquet"], index=False)
+    df.to_excel(paths["xlsx"], index=False)
+    with gzip.open(paths["csv.gz"], "wt", encoding="utf-8") as fh:
+        df.to_csv(fh, index=False)
+    return paths
+
+
+def test_every_input_format_round_trips(tmp_path: Path, sample, tagger: Tagger) -> None:
+    df = sample.head(30).copy()
+    df["extra"] = range(len(df))
+    df["extra"] = df["extra"].astype(str)
+    expected = [r.keys for r in tagger.tag_batch(df["comment"].tolist())]
+    for kind, path in _write_inputs(df, tmp_path).items():
+        out = tmp_path / f"out-{kind.replace('.', '-')}.jsonl"
+        res = runner.invoke(app, ["tag", str(path), "--out", str(out), "--batch-size", "8"])
+        assert res.exit_code == 0, (kind, res.output)
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["id"] for r in rows] == df["id"].tolist(), kind
+        assert [str(r["extra"]) for r in rows] == df["extra"].tolist(), kind
+        assert [[t["key"] for t in r["tags"]] for r in rows] == expected, kind
+
+
+def test_wide_csv_parquet_and_xlsx_outputs(tmp_path: Path, sample) -> None:
+    df = sample.head(20)
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    for ext in ("csv", "parquet", "xlsx"):
+        out = tmp_path / f"out.{ext}"
+        res = runner.invoke(app, ["tag", str(src), "--out", str(out), "--batch-size", "6"])
+        assert res.exit_code == 0, res.output
+        got = {"csv": pd.read_csv, "parquet": pd.read_parquet, "xlsx": pd.read_excel}[ext](out)
+        assert len(got) == 20 and got["id"].tolist() == df["id"].tolist()
+        assert {"score_coldness", "tag_coldness", "evidence", "comment", "source"} <= set(got.columns)
+        assert set(got["tag_coldness"].unique()) <= {0, 1}
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text('id,comment\n1,"Rude clerk"\n2,"ok",extra,fields\n3,\n4,Lovely staff\n1,dup id\n', "utf-8")
+    out = tmp_path / "bad.tagged.jsonl"
+    res = runner.invoke(app, ["tag", str(bad), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3", "4", "1"]  # CSV values are kept as written
+    assert rows[1]["status"] == "empty" and rows[0]["status"] == "ok"
+    assert "1 rejected" in res.output and "malformed CSV row" in res.output
+    assert "repeat an id" in res.output
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("id,comment\n1,Caf\xe9 staff were rude\n".encode("latin-1"))
+    res = runner.invoke(app, ["tag", str(latin), "--out", str(tmp_path / "l.jsonl")])
+    assert res.exit_code == 1 and "not valid utf-8" in res.output and "--encoding" in res.output
+    res = runner.invoke(app, ["tag", str(latin), "--out", str(tmp_path / "l.jsonl"), "--encoding-errors", "replace"])
+    assert res.exit_code == 0
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("a,b\n1,2\n", "utf-8")
+    res = runner.invoke(app, ["tag", str(nocol), "--out", str(tmp_path / "n.jsonl")])
+    assert res.exit_code == 1 and "columns: a, b" in res.output
+    badjson = tmp_path / "b.jsonl"
+    badjson.write_text('{"text": "Rude staff"}\n{not json\n{"text": "Nice staff"}\n', "utf-8")
+    res = runner.invoke(app, ["tag", str(badjson), "--out", str(tmp_path / "bj.jsonl")])
+    assert res.exit_code == 0 and "line 2: not valid JSON" in res.output and "2 rows read" in res.output
+
+
+def test_interrupted_job_resumes_to_identical_output(tmp_path: Path) -> None:
+    df = pd.read_csv(SAMPLE, dtype=str)
+    big = pd.concat([df] * 4, ignore_index=True)  # 1,200 rows
+    src = tmp_path / "big.csv"
+    big.to_csv(src, index=False)
+    clean = tmp_path / "clean.jsonl"
+    res = runner.invoke(app, ["tag", str(src), "--out", str(clean), "--batch-size", "50"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "resumed.jsonl"
+    parts = tmp_path / "resumed.jsonl.parts"
+    cmd = [sys.executable, "-m", "cxnlp", "tag", str(src), "--out", str(out), "--batch-size", "50", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until some, not all, chunks are done
+        state = parts / "progress.json"
+        if state.exists() and len(json.loads(state.read_text()).get("done", {})) >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and parts.exists()
+    res = runner.invoke(app, ["tag", str(src), "--out", str(out), "--batch-size", "50"])
+    assert res.exit_code == 1 and "--resume" in res.output
+    res = runner.invoke(app, ["tag", str(src), "--out", str(out), "--batch-size", "50", "--resume"])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == clean.read_bytes()
+    assert not parts.exists()
+
+
+def test_workers_give_the_same_output(tmp_path: Path) -> None:
+    src = tmp_path / "s.csv"
+    pd.read_csv(SAMPLE, dtype=str).head(200).to_csv(src, index=False)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert runner.invoke(app, ["tag", str(src), "--out", str(one), "--batch-size", "40"]).exit_code == 0
+    res = runner.invoke(app, ["tag", str(src), "--out", str(two), "--batch-size", "40", "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_sklearn_wrapper(sample) -> None:
+    from sklearn.pipeline import Pipeline
+
+    from cxnlp import CXClassifier
+
+    pipe = Pipeline([("cx", CXClassifier())])
+    texts = sample["comment"].tolist()[:5]
+    proba = pipe.fit(texts).predict_proba(texts)
+    assert proba.shape == (5, 27) and ((proba >= 0) & (proba <= 1)).all()
+    assert pipe.predict(texts).shape == (5, 27)
