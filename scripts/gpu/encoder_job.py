@@ -65,7 +65,16 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in scorer.net.state_dict().items()}
     shard, size, idx = {}, 0, 0
+    # Files come back at most 16 MiB each: big tensors (the word embeddings)
+    # are cut into row blocks named NAME##i, joined again by `assemble`.
+    pieces = {}
     for k, v in state.items():
+        n = -(-v.numel() * 2 // 12_000_000)
+        if n > 1:
+            pieces.update({f"{k}##{i}": part.contiguous() for i, part in enumerate(v.chunk(n, dim=0))})
+        else:
+            pieces[k] = v
+    for k, v in pieces.items():
         nbytes = v.numel() * 2
         if shard and size + nbytes > 15_000_000:
             save_file(shard, str(args.out / f"weights-{idx}.safetensors"))

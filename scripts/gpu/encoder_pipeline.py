@@ -105,9 +105,16 @@ def assemble(args) -> None:
     src, info = resolve_backbone(PACKAGE)
     for f in (*TOKENIZER_FILES, "config.json"):
         shutil.copy(Path(src) / f, build / "encoder" / f)
-    state = {}
+    state, parts = {}, {}
     for shard in sorted(returned.glob("weights-*.safetensors")):
-        state.update({k: v.float() for k, v in load_file(str(shard)).items()})
+        for k, v in load_file(str(shard)).items():
+            if "##" in k:
+                name, i = k.split("##")
+                parts.setdefault(name, {})[int(i)] = v.float()
+            else:
+                state[k] = v.float()
+    for name, blocks in parts.items():
+        state[name] = torch.cat([blocks[i] for i in sorted(blocks)], dim=0)
     save_file(state, str(build / "model.safetensors"))
     cfg = {
         "keys": list(tax.keys),
