@@ -201,11 +201,7 @@ def _bar_chart(results: dict[str, dict[str, Any]], keys: Sequence[str]) -> str:
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     ax.set_title("Per-label F1")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+    return _png(fig)
 
 
 def _reliability_chart(rel: list[dict]) -> str:
@@ -220,6 +216,13 @@ def _reliability_chart(rel: list[dict]) -> str:
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed frequency")
     ax.set_title("Reliability (all labels)")
+    return _png(fig)
+
+
+def _png(fig) -> str:
+    """A figure as base64 PNG, for embedding in the self-contained report."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)

@@ -74,13 +74,8 @@ class Segmenter:
 
     # ------------------------------------------------------------ internals
     def _windows(self, start: int, end: int, text: str) -> Iterator[tuple[int, int]]:
-        """Cut a very long line at whitespace into windows spaCy can take."""
-        while end - start > self.window:
-            cut = text.rfind(" ", start + self.window // 2, start + self.window)
-            cut = cut if cut > start else start + self.window
-            yield start, cut
-            start = cut
-        yield start, end
+        """Cut a very long line into windows spaCy can take."""
+        return _cut(text, start, end, self.window)
 
     def _segment(self, text: str, start: int, end: int) -> Iterator[Segment]:
         chunk = text[start:end]
@@ -116,12 +111,7 @@ class Segmenter:
         yield last, e
 
     def _cap_length(self, chunk: str, s: int, e: int) -> Iterator[tuple[int, int]]:
-        while e - s > self.max_chars:
-            cut = chunk.rfind(" ", s + self.max_chars // 2, s + self.max_chars)
-            cut = cut if cut > s else s + self.max_chars
-            yield s, cut
-            s = cut
-        yield s, e
+        return _cut(chunk, s, e, self.max_chars)
 
     def _trim(self, text: str, s: int, e: int) -> Segment | None:
         while s < e and text[s].isspace():
@@ -131,3 +121,13 @@ class Segmenter:
         if e - s < self.min_chars:
             return None
         return Segment(s, e, text[s:e])
+
+
+def _cut(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
+    """Split ``text[start:end]`` into pieces of at most ``limit`` characters, at whitespace where possible."""
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cut if cut > start else start + limit
+        yield start, cut
+        start = cut
+    yield start, end

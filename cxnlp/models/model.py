@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +11,15 @@ import numpy as np
 
 from cxnlp import __version__
 from cxnlp.calibration import PlattCalibrator
-from cxnlp.models.base import CONFIG_FILE, FORMAT_VERSION, Prediction, Scorer, read_model_config, scorer_class
+from cxnlp.models.base import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    Prediction,
+    Scorer,
+    read_model_config,
+    scorer_class,
+    sha256_file,
+)
 from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segment, Segmenter
 
@@ -181,11 +188,3 @@ class CXModel:
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
