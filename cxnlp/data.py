@@ -134,7 +134,7 @@ def read_labeled(
         raw = read_jsonl(path)
         rows = [_rename(r, text_column, labels_column, id_column) for r in raw]
     elif suffix == ".json":
-        rows = read_label_studio(path, taxonomy)
+        return read_label_studio(path, taxonomy)  # validated task by task there
     elif suffix in (".csv", ".tsv"):
         rows = _read_csv(path, taxonomy, text_column, labels_column, id_column)
     else:

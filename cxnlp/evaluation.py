@@ -28,10 +28,11 @@ def evaluate_records(model: Predictor, records: Sequence[dict[str, Any]], n_erro
     texts = [r["text"] for r in records]
     preds = model.analyse(texts)
     probs = np.array([p.probs for p in preds]) if preds else np.zeros((0, len(keys)))
+    index = {k: j for j, k in enumerate(keys)}
     y_pred = np.zeros((len(records), len(keys)), dtype=np.int8)
     for i, p in enumerate(preds):
         for k in p.keys:
-            y_pred[i, keys.index(k)] = 1
+            y_pred[i, index[k]] = 1
     y_true = label_matrix(records, keys)
     out = scores(y_true, y_pred, keys)
     out["ece"] = round(expected_calibration_error(probs, y_true), 4) if len(records) else None

@@ -106,7 +106,7 @@ class Tagger:
         for i, pred in zip(todo, preds, strict=True):
             text, tags = clean[i], []
             for key in pred.keys:
-                score = float(pred.probs[model.keys.index(key)])
+                score = float(pred.probs[model.index[key]])
                 if self.min_score is not None and score < self.min_score:
                     continue
                 info = tax.info(key)

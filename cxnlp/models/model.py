@@ -24,6 +24,21 @@ from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segment, Segmenter
 
 DOC_WINDOW = 2500
+# config.json fields that describe the model itself; everything else is metadata.
+_STRUCTURE = {
+    "format_version",
+    "cxnlp_version",
+    "family",
+    "keys",
+    "taxonomy",
+    "segmenter",
+    "pooling",
+    "calibration",
+    "thresholds",
+    "scorer",
+    "files",
+    "sha256",
+}
 
 
 class CXModel:
@@ -51,6 +66,7 @@ class CXModel:
         self.scorer = scorer
         self.taxonomy = taxonomy
         self.keys = list(taxonomy.keys)
+        self.index = {k: j for j, k in enumerate(self.keys)}
         self.segmenter = segmenter or Segmenter()
         self.calibrator = calibrator or PlattCalibrator.identity(len(self.keys))
         self.thresholds = np.full(len(self.keys), 0.5) if thresholds is None else np.asarray(thresholds, dtype=float)
@@ -118,10 +134,9 @@ class CXModel:
         """0/1 decisions per key with the taxonomy's implications applied."""
         preds = self.analyse(texts)
         out = np.zeros((len(texts), len(self.keys)), dtype=np.int8)
-        index = {k: j for j, k in enumerate(self.keys)}
         for i, p in enumerate(preds):
             for key in p.keys:
-                out[i, index[key]] = 1
+                out[i, self.index[key]] = 1
         return out
 
     def analyse(self, texts: Sequence[str]) -> list[Prediction]:
@@ -132,15 +147,15 @@ class CXModel:
             direct = [k for j, k in enumerate(self.keys) if probs[i, j] >= self.thresholds[j]]
             evidence = {}
             for k in direct:
-                s = segs[i][argmax[i, self.keys.index(k)]]
+                s = segs[i][argmax[i, self.index[k]]]
                 evidence[k] = (s.start, s.end)
             keys = self.taxonomy.implied(direct)
             p = probs[i].copy()
             for k in keys - set(direct):
                 # An implied key borrows the score and evidence of what implies it.
                 sources = [d for d in direct if k in self.taxonomy.implied([d])]
-                src = max(sources, key=lambda d: p[self.keys.index(d)])
-                p[self.keys.index(k)] = max(p[self.keys.index(k)], p[self.keys.index(src)])
+                src = max(sources, key=lambda d: p[self.index[d]])
+                p[self.index[k]] = max(p[self.index[k]], p[self.index[src]])
                 evidence[k] = evidence[src]
             ordered = [k for k in self.keys if k in keys]
             out.append(Prediction(probs=p, keys=ordered, evidence=evidence))
@@ -182,9 +197,7 @@ class CXModel:
         seg = Segmenter(**cfg.get("segmenter", {}))
         cal = PlattCalibrator.from_dict(cfg["calibration"])
         thresholds = np.array([cfg["thresholds"][k] for k in taxonomy.keys])
-        meta_keys = set(cfg) - {"format_version", "family", "keys", "taxonomy", "segmenter", "calibration"}
-        meta = {k: cfg[k] for k in meta_keys - {"thresholds", "scorer", "files", "sha256", "cxnlp_version"}}
-        meta.pop("pooling", None)
+        meta = {k: v for k, v in cfg.items() if k not in _STRUCTURE}
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
