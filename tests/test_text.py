@@ -35,3 +35,16 @@ def test_very_long_text_is_windowed_with_correct_offsets() -> None:
 
 def test_empty_and_whitespace() -> None:
     assert Segmenter().split("") == [] and Segmenter().split("  \n \n") == []
+
+
+def test_sentence_rule_matches_spacy_sentencizer_on_real_text() -> None:
+    # Segmenter.sentences re-implements spaCy's sentencizer on token arrays for
+    # speed; it must give exactly the spans the spaCy component gives.
+    from cxnlp.data import load_records
+
+    seg = Segmenter()
+    texts = [r["text"] for r in load_records()["dev"]]
+    texts += ['"Really?" she said. Yes!! ok', "U.S. bank. Fine", "a . b", "!", "...", "wait… what? no", "。ok"]
+    for text in texts:
+        expected = [(s.start_char, s.end_char) for s in seg.nlp(text).sents]
+        assert seg.sentences(text) == expected, text[:80]
