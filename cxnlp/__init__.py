@@ -7,7 +7,7 @@ Public API (stable names re-exported here):
 - :class:`CXModel`, :class:`TrainConfig`, :func:`train` - models and training.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from cxnlp.taxonomy import Label, Taxonomy, TaxonomyError, load_taxonomy  # noqa: E402
 

@@ -34,7 +34,7 @@ from cxnlp.data import (
     read_jsonl,
     read_labeled,
 )
-from cxnlp.models.base import scorer_class
+from cxnlp.models.base import Item, scorer_class
 from cxnlp.models.model import CXModel
 from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segmenter
@@ -52,6 +52,7 @@ class TrainConfig:
     max_segment_chars: int = 400
     span_examples: bool = True  # also train on the exact evidence quotes
     pooling: str = "max+doc"  # "max": best segment; "max+doc": best segment + whole comment
+    synthetic: bool = True  # add the dataset's train_synthetic.jsonl (other domains) to train, when present
 
     # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
     distill: str | None = None
@@ -129,12 +130,12 @@ def _coerce(raw: Any, current: Any, annotation: Any, where: str) -> Any:
 # ------------------------------------------------------------------ examples
 @dataclass
 class Examples:
-    texts: list[str] = field(default_factory=list)
+    texts: list[Item] = field(default_factory=list)
     y: list[np.ndarray] = field(default_factory=list)
     mask: list[np.ndarray] = field(default_factory=list)
     weight: list[float] = field(default_factory=list)
 
-    def add(self, text: str, y: np.ndarray, mask: np.ndarray, weight: float = 1.0) -> None:
+    def add(self, text: Item, y: np.ndarray, mask: np.ndarray, weight: float = 1.0) -> None:
         self.texts.append(text)
         self.y.append(y)
         self.mask.append(mask)
@@ -178,7 +179,9 @@ def segment_examples(
             ex.add(s.text, y[i], m[i], w)
         if whole and segs:
             # The whole comment, with every label known, for the "max+doc" pooling.
-            ex.add(text, np.isin(keys, r["labels"]).astype(np.float32), np.ones(k, np.int8), w)
+            # Given as its segments, exactly as CXModel.pooled_scores scores it.
+            doc = tuple(s.text for s in segs)
+            ex.add(doc, np.isin(keys, r["labels"]).astype(np.float32), np.ones(k, np.int8), w)
         if span_examples:
             for lab, ranges in spans.items():
                 for st, e in ranges:
@@ -248,7 +251,8 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     taxonomy = Taxonomy.load(config.taxonomy)
     splits = load_training_data(config, taxonomy)
     segmenter = Segmenter(max_chars=config.max_segment_chars)
-    texts, y, mask, weight = training_examples(config, taxonomy, splits["train"], segmenter, log)
+    train_records = splits["train"] + (splits.get("train_synthetic", []) if config.synthetic else [])
+    texts, y, mask, weight = training_examples(config, taxonomy, train_records, segmenter, log)
     scorer = build_scorer(config, taxonomy.keys)
     scorer.fit(texts, y, mask, weight)
     return finish(CXModel(scorer, taxonomy, segmenter, pooling=config.pooling), config, splits)
@@ -279,8 +283,9 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
             "seed": config.seed,
             "training_data": {
                 "source": config.data or "cxnlp bundled data/annotated",
-                "sha256": data_hash(splits["train"]),
+                "sha256": data_hash(splits["train"] + (splits.get("train_synthetic", []) if config.synthetic else [])),
                 "comments": {s: len(v) for s, v in splits.items()},
+                "synthetic": config.synthetic and "train_synthetic" in splits,
                 "distill": config.distill,
             },
             "created_with": f"cxnlp {__version__}",

