@@ -31,6 +31,9 @@ from typing import Any
 from cxnlp.taxonomy import Taxonomy
 
 SPLITS = ("train", "dev", "test")
+# Read when present: synthetic training comments (train only) and the
+# out-of-domain evaluation set (never trained on).
+OPTIONAL_SPLITS = ("train_synthetic", "ood_dev", "ood_test")
 DATA_ENV = "CXNLP_DATA"
 
 
@@ -222,13 +225,16 @@ def read_label_studio(path: str | Path, taxonomy: Taxonomy | None = None) -> lis
 def load_records(
     data_dir: str | Path | None = None, taxonomy: Taxonomy | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """The annotated splits as plain records: ``{"train": [...], "dev": [...], "test": [...]}``."""
+    """The annotated splits as plain records: ``{"train": [...], "dev": [...], "test": [...]}``,
+    plus ``train_synthetic``, ``ood_dev`` and ``ood_test`` where the directory has them."""
     taxonomy = taxonomy or Taxonomy.default()
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     out = {}
-    for split in SPLITS:
+    for split in SPLITS + OPTIONAL_SPLITS:
         path = data_dir / f"{split}.jsonl"
         if not path.exists():
+            if split in OPTIONAL_SPLITS:
+                continue
             raise DataError(f"{path}: split file missing (expected {', '.join(s + '.jsonl' for s in SPLITS)})")
         out[split] = [validate_record(r, taxonomy, f"{path}: row {i + 1}") for i, r in enumerate(read_jsonl(path))]
     return out

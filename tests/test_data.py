@@ -25,12 +25,22 @@ def splits():
 
 def test_load_dataset_dict() -> None:
     d = load()
-    assert set(d) == {"train", "dev", "test"}
-    assert sum(len(d[s]) for s in d) >= 2500
+    assert {"train", "dev", "test"} <= set(d) <= {"train", "dev", "test", "train_synthetic", "ood_dev", "ood_test"}
+    assert sum(len(d[s]) for s in ("train", "dev", "test")) >= 2500
     names = d["train"].features["labels"].feature.names  # a list of ClassLabel over the 27 keys
     assert names == list(Taxonomy.default().keys)
     row = d["test"][0]
     assert isinstance(row["labels"], list) and isinstance(row["text"], str)
+
+
+def test_synthetic_comments_are_flagged_and_kept_out_of_real_splits(splits) -> None:
+    for name, rows in splits.items():
+        synthetic = name in ("train_synthetic", "ood_dev", "ood_test")
+        assert all(r["synthetic"] is synthetic for r in rows), name
+        assert all(r["source"].startswith("synthetic:") == synthetic for r in rows), name
+    # the out-of-domain evaluation comments never appear in any training file
+    train_texts = {r["text"] for s in ("train", "train_synthetic") for r in splits.get(s, [])}
+    assert not any(r["text"] in train_texts for s in ("ood_dev", "ood_test") for r in splits.get(s, []))
 
 
 def test_every_span_matches_its_text(splits) -> None:
@@ -55,10 +65,11 @@ def test_splits_are_disjoint_also_after_normalisation(splits) -> None:
 
 def test_labels_exist_in_default_taxonomy_and_records_are_real(splits) -> None:
     keys = set(Taxonomy.default().keys)
-    for rows in splits.values():
+    for name, rows in splits.items():
         for r in rows:
             assert set(r["labels"]) <= keys
-            assert r["source"] in ("hotel_reviews_515k", "cfpb_narratives")
+            if name in ("train", "dev", "test"):
+                assert r["source"] in ("hotel_reviews_515k", "cfpb_narratives")
             assert r["annotator"] and r["guideline"] == "1.1"
     # dev and test never hold synthetic text
     assert not any(r.get("synthetic") for s in ("dev", "test") for r in splits[s])

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from cxnlp import Tagger
 from cxnlp.cli import app
+from cxnlp.data import load_records
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_comments.csv"
@@ -76,7 +77,9 @@ def test_pickle_threads_and_frame(tagger: Tagger, sample) -> None:
 
 
 def test_long_evidence_in_a_100k_character_comment(tagger: Tagger) -> None:
-    text = "The account statement lists many items. " * 2500 + "The agent hung up on me twice."
+    # Filler: real comments that carry no label (an export cell that glued many together).
+    filler = [r["text"] for r in load_records()["train"] if not r["labels"]]
+    text = "\n".join(filler)[:100_000] + "\nThe agent hung up on me twice."
     assert len(text) > 100_000
     r = tagger.tag(text)
     hang = [t for t in r.tags if t.key == "brush_off"]

@@ -28,6 +28,11 @@ PROPORTIONS = {"train": 0.65, "dev": 0.15, "test": 0.20}
 SEED = 13
 GUIDELINE = "1.1"
 METHOD = "LLM annotator agent (Claude), every comment read in full, labels decided by reading, guideline 1.1"
+SYN_METHOD = "synthetic: written and labelled by an LLM writer agent (Claude) under guideline 1.1 (SYNTHETIC_BRIEF.md)"
+OOD_METHOD = (
+    "synthetic: written by an LLM writer agent (Claude); labelled blind by a separate LLM annotator agent, "
+    "every comment read in full, guideline 1.1"
+)
 
 
 def read(path: Path) -> list[dict]:
@@ -62,6 +67,8 @@ def main() -> None:
     primary: dict[str, dict] = {}
     second: dict[str, dict] = {}
     for ann_dir in sorted((ANN / "raw").iterdir()):
+        if ann_dir.name.startswith("annood"):
+            continue  # the out-of-domain set, built by synthetic_sets()
         for f in sorted(ann_dir.glob("*.jsonl")):
             target = second if f.name.startswith("agree_") else primary
             for rec in read(f):
@@ -165,6 +172,7 @@ def main() -> None:
         "per_label": {k: {s: counts[s][k] for s in PROPORTIONS} for k in keys},
         "agreement": agreement,
     }
+    stats["synthetic"] = synthetic_sets(keys)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
     write_card(stats, keys, short)
@@ -174,6 +182,80 @@ def main() -> None:
         f"agreement: {agreement['comments']} comments, micro F1 {agreement['micro_f1']}, "
         f"mean kappa {agreement['mean_kappa']}"
     )
+
+
+def synthetic_sets(keys: list[str]) -> dict:
+    """Write train_synthetic.jsonl and the out-of-domain ood_dev/ood_test splits.
+
+    Training comments were written *and* labelled by writer agents (one
+    per domain group).  Out-of-domain comments were written by another writer
+    in domains no training writer used, then labelled blind by an annotator
+    who never saw the writer's labels; the annotator's labels are the gold,
+    and agreement with the writer's intended labels is reported.
+    """
+    syn = ANN / "synthetic"
+    train = []
+    for d in sorted(p for p in syn.iterdir() if p.is_dir() and not p.name.startswith("ood")):
+        for f in sorted(d.glob("part_*.jsonl")):
+            for rec in read(f):
+                labels = sorted(set(rec["labels"]), key=keys.index)
+                train.append(synthetic_record(rec, labels, rec["evidence"], d.name, SYN_METHOD, "synthetic:train"))
+    write_jsonl(OUT / "train_synthetic.jsonl", train)
+    out = {"train": len(train), "train_per_label": dict(Counter(lab for r in train for lab in r["labels"]))}
+    # writer folders ood, ood2, ...; blind annotator folders raw/annood, raw/annood2, ...
+    written = {r["id"]: r for d in sorted(syn.glob("ood*")) for f in sorted(d.glob("part_*.jsonl")) for r in read(f)}
+    blind = {}
+    for d in sorted((ANN / "raw").glob("annood*")):
+        for f in sorted(d.glob("*.jsonl")):
+            blind.update({r["id"]: {**r, "annotator": d.name} for r in read(f)})
+    if not blind:
+        return out
+    ood = []
+    for cid in sorted(blind):
+        rec = blind[cid]
+        labels = sorted(set(rec["labels"]), key=keys.index)
+        who = f"{cid.split('-')[0]}+{rec['annotator']}"
+        ood.append(synthetic_record(written[cid], labels, rec.get("evidence", {}), who, OOD_METHOD, "synthetic:ood"))
+    A = np.array([[k in written[r["id"]]["labels"] for k in keys] for r in ood], dtype=int)
+    B = np.array([[k in r["labels"] for k in keys] for r in ood], dtype=int)
+    tp, d = int((A & B).sum()), int(A.sum() + B.sum())
+    # 40 % for deciding recipes (ood_dev), 60 % for reporting (ood_test), stratified by label within
+    # each writer's batch so that a later batch never moves an earlier comment to another split.
+    assign = [""] * len(ood)
+    for batch in sorted({r["id"].split("-")[0] for r in ood}):
+        idx = [i for i, r in enumerate(ood) if r["id"].split("-")[0] == batch]
+        parts = iterative_stratification([ood[i]["labels"] for i in idx], {"dev": 0.4, "test": 0.6}, seed=SEED)
+        for i, a in zip(idx, parts, strict=True):
+            assign[i] = a
+    for split in ("dev", "test"):
+        write_jsonl(OUT / f"ood_{split}.jsonl", [r for r, a in zip(ood, assign, strict=True) if a == split])
+    out.update(
+        {
+            "ood": len(ood),
+            "ood_split": dict(Counter(assign)),
+            "ood_writer_vs_annotator_micro_f1": round(2 * tp / d, 3) if d else None,
+            "ood_exact_match": round(float(np.mean((A == B).all(axis=1))), 3),
+            "ood_per_label": dict(Counter(lab for r in ood for lab in r["labels"])),
+            "ood_domains": dict(Counter(r["source"] for r in ood)),
+        }
+    )
+    return out
+
+
+def synthetic_record(src: dict, labels: list[str], evidence: dict, annotator: str, method: str, sampling: str) -> dict:
+    return {
+        "id": src["id"],
+        "source": f"synthetic:{src['domain']}",
+        "text": src["text"],
+        "labels": labels,
+        "spans": spans_for(src["text"], {"labels": labels, "evidence": evidence}, src["id"]),
+        "annotator": annotator,
+        "method": method,
+        "guideline": GUIDELINE,
+        "sampling": sampling,
+        "note": src.get("note", "") or "",
+        "synthetic": True,
+    }
 
 
 def write_card(stats: dict, keys: list[str], short: list[str]) -> None:

@@ -2,6 +2,8 @@
 
     python3 scripts/annotation/check.py data/annotation/raw/ann3/batch_003.jsonl
 
+Synthetic files (under data/annotation/synthetic/) carry their own ``text``.
+
 Checks: every comment of the batch answered once; labels are taxonomy keys;
 each label has an evidence quote that occurs verbatim in the text; the
 guideline's firm implications hold (coldness -> friendliness-; apathy ->
@@ -31,8 +33,11 @@ def keys() -> set[str]:
 
 def check(path: Path) -> list[str]:
     valid = keys()
-    # Adjudication answers the disagreement list; annotators answer batches.
-    if path.name == "adjudicated.jsonl":
+    # Synthetic files carry their own text; adjudication answers the
+    # disagreement list; annotators answer batches.
+    if "synthetic" in path.parts:
+        batch = path
+    elif path.name == "adjudicated.jsonl":
         batch = Path("data/annotation/disagreements.jsonl")
     else:
         batch = Path("data/annotation/batches") / path.name
