@@ -15,7 +15,7 @@ _LAZY = {
     "Tagger": "cxnlp.inference",
     "TagResult": "cxnlp.inference",
     "Tag": "cxnlp.inference",
-    "CXClassifier": "cxnlp.inference",
+    "CXClassifier": "cxnlp.estimator",
     "CXModel": "cxnlp.models.model",
     "TrainConfig": "cxnlp.training",
     "train": "cxnlp.training",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -201,6 +202,8 @@ def tag(
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")] = None,
 ) -> None:
     """Tag a comment export in bulk: streams in chunks, writes atomically, can resume."""
+    # Tagging needs no torch unless the model is an encoder (which imports it itself).
+    os.environ.setdefault("CXNLP_SPACY_WITHOUT_TORCH", "1")
     from cxnlp.batch import JobSpec, run_job
     from cxnlp.inference import default_model_path
     from cxnlp.io import InputError, output_format

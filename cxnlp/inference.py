@@ -1,4 +1,4 @@
-"""Tagging new comments: typed results, the :class:`Tagger` API and a scikit-learn wrapper.
+"""Tagging new comments: typed results and the :class:`Tagger` API (scikit-learn wrapper: :mod:`cxnlp.estimator`).
 
 A :class:`Tagger` is cheap to pickle (it pickles as its model path and reloads
 lazily), so it can be shipped to multiprocessing workers, Spark executors,
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from cxnlp.models.model import CXModel
 
@@ -158,30 +157,3 @@ def _as_text(value: Any) -> str:
     if isinstance(value, float) and value != value:  # NaN from pandas
         return ""
     return value if isinstance(value, str) else str(value)
-
-
-class CXClassifier(BaseEstimator):
-    """scikit-learn style wrapper: ``predict`` / ``predict_proba`` over lists of strings.
-
-    It is a fitted, read-only estimator (training is ``cxnlp train``); ``fit``
-    only loads the model so that it composes in ``Pipeline`` objects.
-    """
-
-    def __init__(self, model: str | None = None) -> None:
-        self.model = model
-
-    def fit(self, X=None, y=None) -> CXClassifier:
-        self.tagger_ = Tagger.load(self.model)
-        self.classes_ = np.array(self.tagger_.keys)
-        return self
-
-    def _tagger(self) -> Tagger:
-        if not hasattr(self, "tagger_"):
-            self.fit()
-        return self.tagger_
-
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self._tagger().predict_proba(list(X))
-
-    def predict(self, X: Sequence[str]) -> np.ndarray:
-        return self._tagger().model.predict([_as_text(t) for t in X])

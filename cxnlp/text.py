@@ -20,15 +20,36 @@ of input need more:
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import spacy
-from spacy.attrs import IDX, IS_PUNCT, LENGTH
-from spacy.pipeline import Sentencizer
+
+
+def _import_spacy():
+    """spaCy's thinc imports torch when it is installed (about 300 MB and 1.5 s per
+    process) although a blank pipeline never uses it.  Processes that will not
+    need thinc's torch layers (``cxnlp tag`` and its workers set
+    ``CXNLP_SPACY_WITHOUT_TORCH=1``) hide torch while spaCy loads; torch itself
+    stays importable afterwards."""
+    hide = os.environ.get("CXNLP_SPACY_WITHOUT_TORCH") == "1" and not {"torch", "spacy"} & set(sys.modules)
+    if hide:
+        sys.modules["torch"] = None  # `import torch` raises ImportError inside thinc
+    try:
+        import spacy
+    finally:
+        if hide:
+            del sys.modules["torch"]
+    return spacy
+
+
+spacy = _import_spacy()
+from spacy.attrs import IDX, IS_PUNCT, LENGTH  # noqa: E402
+from spacy.pipeline import Sentencizer  # noqa: E402
 
 # Capitalised words that start sentences but are not names.  "I" is excluded
 # because it is capitalised mid-sentence too.

@@ -41,3 +41,11 @@ def test_a_document_given_as_segments_counts_as_their_sum() -> None:
     np.testing.assert_array_equal(got[0].toarray(), single.sum(axis=0))
     np.testing.assert_array_equal(got[1].toarray(), single[1].toarray())
     np.testing.assert_array_equal(got[2].toarray(), single[0].toarray())
+
+
+def test_char_wb_ngrams_equal_sklearn_analyzer() -> None:
+    from cxnlp.models.fast import char_wb_ngrams
+
+    ref = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
+    for text in ["a", "ab", "abc", "abcd", "Staff  were\tvery\nfriendly!!", "", "  x  ", "I'm ok-ish"]:
+        assert char_wb_ngrams(text, 2, 5) == ref(text), text

@@ -28,16 +28,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from safetensors.numpy import load_file, save_file
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from cxnlp.models.base import Item, Scorer
 from cxnlp.models.static import FILES as STATIC_FILES
 from cxnlp.models.static import StaticVectors
 
 TOKEN_PATTERN = r"(?u)\b\w[\w']*\b"
+_SPACES = re.compile(r"\s\s+")
 # Words whose character n-grams are cached; the cache is emptied when full so
 # memory stays flat on endless streams of new words.
 CACHE_WORDS = 300_000
@@ -62,16 +60,12 @@ class NgramCounter:
         self.word_ngrams = word_ngrams
         self.n_features = len(word_vocab) + len(self.char_vocab)
         self._token = re.compile(TOKEN_PATTERN)
-        self._char_analyzer = (
-            CountVectorizer(analyzer="char_wb", ngram_range=char_ngrams, lowercase=False).build_analyzer()
-            if char_ngrams and char_vocab
-            else None
-        )
+        self.char_ngrams = char_ngrams if char_vocab else None
         self._cache: dict[str, array] = {}
 
     def _char_columns(self, word: str) -> array:
         vocab, offset = self.char_vocab, len(self.word_vocab)
-        cols = array("i", [vocab[g] + offset for g in self._char_analyzer(word) if g in vocab])
+        cols = array("i", [vocab[g] + offset for g in char_wb_ngrams(word, *self.char_ngrams) if g in vocab])
         if len(self._cache) >= CACHE_WORDS:
             self._cache.clear()
         self._cache[word] = cols
@@ -89,7 +83,7 @@ class NgramCounter:
             for n in range(max(lo, 2), hi + 1):
                 grams += map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
             cols.extend([j for j in map(get, grams) if j is not None])
-            if self._char_analyzer is not None:
+            if self.char_ngrams is not None:
                 for word in low.split():
                     c = cached(word)
                     cols.extend(c if c is not None else self._char_columns(word))
@@ -109,6 +103,22 @@ class NgramCounter:
         parts, S = item_index(items)
         C = self.counts(parts)
         return C if S is None else (S @ C).tocsr()
+
+
+def char_wb_ngrams(text: str, lo: int, hi: int) -> list[str]:
+    """scikit-learn's ``char_wb`` analyzer (without lower-casing): n-grams inside space-padded words.
+
+    Re-implemented so that tagging does not import scikit-learn; equality is tested.
+    """
+    out = []
+    for w in _SPACES.sub(" ", text).split():
+        w = f" {w} "
+        for n in range(lo, hi + 1):
+            if len(w) <= n:
+                out.append(w)  # as in scikit-learn: a short word counts once, for the first n that covers it
+                break
+            out += [w[i : i + n] for i in range(len(w) - n + 1)]
+    return out
 
 
 def item_index(items: Sequence[Item]) -> tuple[list[str], sp.csr_matrix | None]:
@@ -167,6 +177,8 @@ class FastScorer(Scorer):
 
     # ------------------------------------------------------------- features
     def _build_vocab(self, texts: Sequence[str]) -> NgramCounter:
+        from sklearn.feature_extraction.text import CountVectorizer
+
         specs = {"word": dict(analyzer="word", ngram_range=self.word_ngrams, token_pattern=TOKEN_PATTERN)}
         if self.char_ngrams:
             specs["char"] = dict(analyzer="char_wb", ngram_range=self.char_ngrams)
@@ -213,6 +225,8 @@ class FastScorer(Scorer):
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf = (np.log((1 + len(parts)) / (1 + df)) + 1).astype(np.float32)
         X = self.features(texts)
+        from joblib import Parallel, delayed
+
         fits = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(self._fit_one)(X, y[:, j], mask[:, j], weight) for j in range(len(self.keys))
         )
@@ -232,6 +246,8 @@ class FastScorer(Scorer):
         if ys.min() == ys.max():
             # A key never (or always) seen: a constant, very confident score.
             return np.zeros(X.shape[1]), (8.0 if ys.min() else -8.0)
+        from sklearn.linear_model import LogisticRegression
+
         clf = LogisticRegression(C=self.C, solver="liblinear", max_iter=200)
         clf.fit(Xs, ys, sample_weight=ws)
         return clf.coef_[0], float(clf.intercept_[0])
