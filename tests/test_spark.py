@@ -171,17 +171,19 @@ def test_typed_columns_pass_through(spark) -> None:
             T.StructField("amount", T.DecimalType(10, 2)),
             T.StructField("labels", T.ArrayType(T.StringType())),
             T.StructField("meta", T.MapType(T.StringType(), T.IntegerType())),
+            T.StructField("where", T.StructType([T.StructField("x", T.DoubleType())])),
+            T.StructField("raw", T.BinaryType()),
             T.StructField("text", T.StringType()),
         ]
     )
     rows = [
         (1, True, datetime.datetime(2024, 1, 2, 3, 4, 5), datetime.date(2024, 1, 2), decimal.Decimal("9.50"),
-         ["a"], {"k": 1}, "The clerk was rude and ignored us."),
-        (None, None, None, None, None, None, None, None),
+         ["a"], {"k": 1}, (0.5,), b"\x00\xff", "The clerk was rude and ignored us."),
+        (None,) * 10,
     ]  # fmt: skip
     sdf = spark.createDataFrame(rows, schema)
     out = cxs.tag_dataframe(sdf).collect()
-    assert [r[:8] for r in out] == [tuple(r) for r in sdf.collect()]
+    assert [r[:10] for r in out] == [tuple(r) for r in sdf.collect()]
     assert out[0]["status"] == "ok" and "coldness" in [t["key"] for t in out[0]["tags"]]
     assert out[1]["status"] == "empty" and out[1]["tags"] == []
 
