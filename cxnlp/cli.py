@@ -332,6 +332,7 @@ def _tag_with_spark(
         import cxnlp.spark as cxs
     except ImportError as exc:
         raise fail(str(exc)) from None
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
     warnings.filterwarnings("ignore", message=cxs.PANDAS3_WARNING, category=FutureWarning)
@@ -344,6 +345,7 @@ def _tag_with_spark(
     try:
         cxs.added_fields([], fmt)  # --format checked before Spark starts
         keys = cxs.check_model(model_path, min_score)  # and the model, before Spark starts
+        t_spark = time.time()
         spark = cxs.spark_session(master, conf=conf, batch_size=batch_size, progress=show)
         t1 = time.time()
         sdf = cxs.read_comments(spark, input, input_format, encoding)
@@ -358,7 +360,7 @@ def _tag_with_spark(
         counts = _spark_summary(spark, out, fmt, keys, name)
     except (InputError, ModelDirError, cxs.SparkSetupError) as exc:
         raise fail(str(exc)) from None
-    except PySparkException as exc:
+    except (PySparkException, Py4JJavaError) as exc:
         raise fail(_spark_error(exc)) from None
     finally:
         if spark is not None and started_here:
@@ -366,7 +368,7 @@ def _tag_with_spark(
     rows, empty, top = counts
     work = seconds - (t1 - t0)
     console.print(
-        f"{rows} rows read, {rows - empty} tagged, {empty} empty ({seconds:.1f}s: Spark start-up {t1 - t0:.1f}s,"
+        f"{rows} rows read, {rows - empty} tagged, {empty} empty ({seconds:.1f}s: Spark start-up {t1 - t_spark:.1f}s,"
         f" then {rows / work if work > 0 else 0:,.0f} rows/s) -> {out}/ (Parquet, {fmt})",
         highlight=False,
     )

@@ -60,7 +60,7 @@ ARROW_BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
 PANDAS3_WARNING = r"PySpark does not yet fully support pandas >= 3"
 SHIP_HINT = (
     "the model path must be readable by every executor (shared storage mounted at the same path), "
-    "or shipped with the job: ship_model=True / --ship-model (SparkContext.addFile) or spark-submit --files"
+    "or shipped to them with ship_model=True / --ship-model (SparkContext.addFile)"
 )
 
 

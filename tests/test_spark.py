@@ -234,6 +234,13 @@ def test_clear_errors(spark, tmp_path, monkeypatch) -> None:
         cxs.tag_dataframe(sdf, "comment", model=tmp_path / "no-such-model")
     with pytest.raises(InputError, match="use long or wide"):
         cxs.tag_dataframe(sdf, "comment", format="tall")
+    # Readable on the driver when planned, not in the worker when run: the worker says so too.
+    gone = tmp_path / "gone-model"
+    shutil.copytree(ROOT / "models/cx-default", gone)
+    lazy = cxs.tag_dataframe(sdf, "comment", model=gone)
+    shutil.rmtree(gone)
+    with pytest.raises(Exception, match="gone-model: model directory not found.*readable by every executor"):
+        lazy.collect()
 
     src = tmp_path / "in.csv"
     src.write_text("a,b\n1,2\n", encoding="utf-8")
