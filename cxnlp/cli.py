@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -200,10 +201,48 @@ def tag(
     encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
     encoding_errors: Annotated[str, typer.Option("--encoding-errors", help="strict or replace.")] = "strict",
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (worker processes) or spark.")] = "local",
+    master: Annotated[str, typer.Option("--master", help="Spark master (--engine spark).")] = "local[*]",
+    spark_conf: Annotated[
+        list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE (--engine spark).")
+    ] = None,
+    ship_model: Annotated[
+        bool, typer.Option("--ship-model", help="Copy the model to the executors (--engine spark).")
+    ] = False,
+    partitions: Annotated[
+        int | None, typer.Option("--partitions", help="Repartition the input (--engine spark; default: auto).")
+    ] = None,
 ) -> None:
-    """Tag a comment export in bulk: streams in chunks, writes atomically, can resume."""
-    # Tagging needs no torch unless the model is an encoder (which imports it itself).
+    """Tag a comment export in bulk: streams in chunks, writes atomically, can resume.
+
+    With --engine spark the input (a CSV/TSV/JSONL/JSON/Parquet file, directory or glob) is read and tagged
+    by Spark, and --out is written as a directory of Parquet files.
+    """
+    # Tagging needs no torch unless the model is an encoder (which imports it itself); Spark's
+    # Python workers inherit this too.
     os.environ.setdefault("CXNLP_SPACY_WITHOUT_TORCH", "1")
+    if engine == "spark":
+        _tag_with_spark(
+            input=input,
+            out=out,
+            text_column=text_column,
+            model=model,
+            layout=layout,
+            batch_size=batch_size,
+            min_score=min_score,
+            input_format=input_format,
+            encoding=encoding,
+            progress=progress,
+            master=master,
+            spark_conf=spark_conf or [],
+            ship_model=ship_model,
+            partitions=partitions,
+            resume=resume,
+            workers=workers,
+        )
+        return
+    if engine != "local":
+        raise fail(f"--engine {engine!r}: use local or spark")
     from cxnlp.batch import JobSpec, run_job
     from cxnlp.inference import default_model_path
     from cxnlp.io import InputError, output_format
@@ -250,3 +289,118 @@ def tag(
     top = list(summary.label_counts.items())[:10]
     if top:
         console.print("top tags: " + ", ".join(f"{k} {v}" for k, v in top), highlight=False)
+
+
+def _tag_with_spark(
+    input: str,
+    out: str | None,
+    text_column: str | None,
+    model: str | None,
+    layout: str | None,
+    batch_size: int,
+    min_score: float | None,
+    input_format: str | None,
+    encoding: str,
+    progress: bool | None,
+    master: str,
+    spark_conf: list[str],
+    ship_model: bool,
+    partitions: int | None,
+    resume: bool,
+    workers: int,
+) -> None:
+    """``cxnlp tag --engine spark``: read with Spark, tag with mapInPandas, write partitioned Parquet."""
+    import sys
+    import time
+    import warnings
+
+    from cxnlp.inference import default_model_path
+    from cxnlp.io import TEXT_COLUMNS, InputError, detect_column
+    from cxnlp.models.base import ModelDirError
+
+    if resume:
+        raise fail("--resume is for the local engine; Spark retries failed tasks itself")
+    if workers != 1:
+        raise fail("--workers is for the local engine; with --engine spark set --master local[N] or a cluster URL")
+    if not out:
+        raise fail("--engine spark needs --out: the Parquet directory to write")
+    if Path(out).exists():
+        raise fail(f"{out}: already exists; delete it or choose another --out")
+    conf = {}
+    for item in spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--spark-conf {item!r}: use KEY=VALUE")
+        conf[key.strip()] = value.strip()
+    try:
+        import cxnlp.spark as cxs
+    except ImportError as exc:
+        raise fail(str(exc)) from None
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    warnings.filterwarnings("ignore", message=cxs.PANDAS3_WARNING, category=FutureWarning)
+    fmt = layout or "wide"  # Parquet output, as the local engine: wide unless --format long
+    model_path = model or str(default_model_path())
+    show = sys.stderr.isatty() if progress is None else progress
+    t0 = time.time()
+    started_here = cxs.SparkSession.getActiveSession() is None
+    spark = None
+    try:
+        cxs.added_fields([], fmt)  # --format checked before Spark starts
+        keys = cxs.check_model(model_path, min_score)  # and the model, before Spark starts
+        t_spark = time.time()
+        spark = cxs.spark_session(master, conf=conf, batch_size=batch_size, progress=show)
+        t1 = time.time()
+        sdf = cxs.read_comments(spark, input, input_format, encoding)
+        text_col = detect_column(list(sdf.columns), text_column, TEXT_COLUMNS, "text", input)
+        tagged = cxs.tag_dataframe(
+            cxs.spread(sdf, partitions), text_col, model_path, fmt, batch_size, min_score, ship_model
+        )
+        tagged.write.mode("errorifexists").parquet(out)
+        seconds = time.time() - t0
+        added = [f.name for f in cxs.added_fields(keys, fmt)]
+        name = cxs.added_names(sdf.columns, added)
+        counts = _spark_summary(spark, out, fmt, keys, name)
+    except (InputError, ModelDirError, cxs.SparkSetupError) as exc:
+        raise fail(str(exc)) from None
+    except (PySparkException, Py4JJavaError) as exc:
+        raise fail(_spark_error(exc)) from None
+    finally:
+        if spark is not None and started_here:
+            spark.stop()
+    rows, empty, top = counts
+    work = seconds - (t1 - t0)
+    console.print(
+        f"{rows} rows read, {rows - empty} tagged, {empty} empty ({seconds:.1f}s: Spark start-up {t1 - t_spark:.1f}s,"
+        f" then {rows / work if work > 0 else 0:,.0f} rows/s) -> {out}/ (Parquet, {fmt})",
+        highlight=False,
+    )
+    if top:
+        console.print("top tags: " + ", ".join(f"{k} {v}" for k, v in top[:10]), highlight=False)
+
+
+def _spark_summary(spark, out: str, fmt: str, keys: list[str], name: dict[str, str]) -> tuple[int, int, list]:
+    """Rows, empty rows and tag counts, from the Parquet just written (a cheap column scan)."""
+    from pyspark.sql import functions as F
+
+    df = spark.read.parquet(out)
+    empty = (F.col(f"`{name['status']}`") == "empty").cast("long")
+    if fmt == "long":
+        row = df.agg(F.count("*"), F.sum(empty)).first()
+        keyed = df.select(F.explode(f"`{name['tags']}`").alias("t")).groupBy("t.key").count().collect()
+        counts = {r["key"]: r["count"] for r in keyed}
+    else:
+        row = df.agg(F.count("*"), F.sum(empty), *[F.sum(F.col(f"`{name[f'tag_{k}']}`")) for k in keys]).first()
+        counts = {k: int(row[2 + i] or 0) for i, k in enumerate(keys)}
+    top = sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1])
+    return int(row[0]), int(row[1] or 0), top
+
+
+def _spark_error(exc: Exception) -> str:
+    """One line from a Spark error: the Python exception raised in a worker, or Spark's own message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception): ", line):
+            return line
+    return lines[0] if lines else type(exc).__name__

@@ -17,7 +17,7 @@ if [ ! -x "$PY" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # would pull several GB of CUDA wheels.
   [ -d /opt/wheels ] && pipargs+=(--find-links /opt/wheels)
   "$PY" -m pip install "${pipargs[@]}" "torch==2.13.0"
-  "$PY" -m pip install "${pipargs[@]}" -e ".[encoder,dev]"
+  "$PY" -m pip install "${pipargs[@]}" -e ".[encoder,dev,spark]"
   echo "$want" >"$stamp"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
