@@ -53,6 +53,7 @@ class TrainConfig:
     span_examples: bool = True  # also train on the exact evidence quotes
     pooling: str = "max+doc"  # "max": best segment; "max+doc": best segment + whole comment
     synthetic: bool = True  # add the dataset's train_synthetic.jsonl (other domains) to train, when present
+    synthetic_weight: float = 1.0  # weight of each synthetic comment relative to a real one
 
     # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
     distill: str | None = None
@@ -264,7 +265,8 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     taxonomy = Taxonomy.load(config.taxonomy)
     splits = load_training_data(config, taxonomy)
     segmenter = Segmenter(max_chars=config.max_segment_chars)
-    train_records = splits["train"] + (splits.get("train_synthetic", []) if config.synthetic else [])
+    synthetic = [{**r, "weight": config.synthetic_weight} for r in splits.get("train_synthetic", [])]
+    train_records = splits["train"] + (synthetic if config.synthetic else [])
     texts, y, mask, weight = training_examples(config, taxonomy, train_records, segmenter, log)
     scorer = build_scorer(config, taxonomy.keys, log)
     scorer.fit(texts, y, mask, weight)
