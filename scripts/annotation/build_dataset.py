@@ -265,6 +265,7 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         c = stats["per_label"][k]
         rows.append(f"| `{k}` | {c['train']} | {c['dev']} | {c['test']} | {sum(c.values())} |")
     ag = stats["agreement"]
+    syn = stats["synthetic"]
     arows = ["| label | annotator A | annotator B | F1 (A vs B) | Cohen's kappa |", "|---|---:|---:|---:|---:|"]
     for k in keys:
         v = ag["per_label"][k]
@@ -292,6 +293,11 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         adjudicated=ag["adjudicated"],
         agree_table="\n".join(arows),
         short=", ".join(f"`{k}`" for k in short) or "none",
+        syn_train=syn["train"],
+        ood_n=syn.get("ood", 0),
+        ood_split=", ".join(f"{v} {k}" for k, v in sorted(syn.get("ood_split", {}).items())),
+        ood_agree=syn.get("ood_writer_vs_annotator_micro_f1"),
+        ood_exact=syn.get("ood_exact_match"),
     )
     Path("data/README.md").write_text(card, encoding="utf-8")
 
