@@ -49,6 +49,19 @@ class ReadStats:
     rejected: list[str] = field(default_factory=list)  # one message per malformed line
 
 
+# file name ending -> input format (a ``.gz`` suffix is stripped first)
+EXTENSIONS = (
+    (".csv", "csv"),
+    (".tsv", "tsv"),
+    (".jsonl", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".json", "json"),
+    (".parquet", "parquet"),
+    (".xlsx", "xlsx"),
+    (".txt", "csv"),
+)
+
+
 def input_format(path: str, fmt: str | None = None) -> tuple[str, bool]:
     """(format, gzipped) from an explicit format or the file's extension."""
     if fmt:
@@ -57,16 +70,7 @@ def input_format(path: str, fmt: str | None = None) -> tuple[str, bool]:
     gz = p.endswith(".gz")
     if gz:
         p = p[:-3]
-    for ext, name in (
-        (".csv", "csv"),
-        (".tsv", "tsv"),
-        (".jsonl", "jsonl"),
-        (".ndjson", "jsonl"),
-        (".json", "json"),
-        (".parquet", "parquet"),
-        (".xlsx", "xlsx"),
-        (".txt", "csv"),
-    ):
+    for ext, name in EXTENSIONS:
         if p.endswith(ext):
             return name, gz
     if path == "-":

@@ -51,7 +51,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("cxnlp.spark needs PySpark: pip install 'cxnlp[spark]'") from exc
 
 from cxnlp.inference import Tagger, default_model_path, long_row, wide_row
-from cxnlp.io import InputError
+from cxnlp.io import EXTENSIONS, InputError
 from cxnlp.models.base import ModelDirError
 
 # The Java versions Spark 4.x runs on ("Spark runs on Java 17/21", spark.apache.org/docs).
@@ -346,15 +346,8 @@ def spark_session(
 
 
 # ------------------------------------------------------------------ reading
-_EXTENSIONS = (
-    (".csv", "csv"),
-    (".tsv", "tsv"),
-    (".jsonl", "jsonl"),
-    (".ndjson", "jsonl"),
-    (".json", "json"),
-    (".parquet", "parquet"),
-    (".txt", "csv"),
-)
+# Spark reads every format the local engine does except Excel.
+_EXTENSIONS = tuple((ext, kind) for ext, kind in EXTENSIONS if kind != "xlsx")
 
 
 def _kind_of(name: str) -> str | None:
