@@ -67,6 +67,9 @@ class JobSummary:
 _WORKER: dict[str, Any] = {}
 
 
+TAG_BATCH = 256
+
+
 def _init_worker(model: str, min_score: float | None) -> None:
     # Each worker process loads the model once.
     _WORKER["tagger"] = Tagger.load(model, min_score)
@@ -75,7 +78,8 @@ def _init_worker(model: str, min_score: float | None) -> None:
 def _tag_chunk(args: tuple[int, pd.DataFrame, str, str, str, str]) -> tuple[int, dict[str, Any]]:
     idx, df, text_col, layout, fmt, part = args
     tagger: Tagger = _WORKER["tagger"]
-    results = tagger.tag_batch(df[text_col].tolist())
+    # Sub-batches bound the sparse feature matrices (the peak of a worker's memory) whatever the chunk size.
+    results = list(tagger.tag_many(df[text_col].tolist(), batch_size=TAG_BATCH))
     rows = [wide_row(r, tagger.keys) if layout == "wide" else long_row(r) for r in results]
     extra = pd.DataFrame(rows, index=df.index)
     if layout == "long" and fmt in ("csv", "tsv", "xlsx"):

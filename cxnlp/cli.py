@@ -246,8 +246,7 @@ def tag(
     from cxnlp.batch import JobSpec, run_job
     from cxnlp.inference import default_model_path
     from cxnlp.io import InputError, output_format
-    from cxnlp.models.base import ModelDirError
-    from cxnlp.models.model import CXModel
+    from cxnlp.models.base import ModelDirError, read_model_config
 
     if input == "-" and out is None:
         out = "tagged.jsonl"
@@ -255,7 +254,9 @@ def tag(
     model_path = model or str(default_model_path())
     try:
         fmt = output_format(out, None)
-        CXModel.load(model_path)  # fail fast, before reading any input
+        # Fail fast, before reading any input, without loading the weights here: with --workers the
+        # parent never tags, and a model held in it would only add to the job's memory.
+        read_model_config(model_path)
         spec = JobSpec(
             input=input,
             out=out,
