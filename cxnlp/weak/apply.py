@@ -159,8 +159,9 @@ class WeakLabeler:
         matches: dict[int, list[tuple[int, int]]] = {}
         for mid, s, e in self.phrases(doc):
             matches.setdefault(self._lf_of[mid], []).append((s, e))
-        for mid, s, e in self.matcher(doc):
-            matches.setdefault(self._lf_of[mid], []).append((s, e))
+        if len(self.matcher):
+            for mid, s, e in self.matcher(doc):
+                matches.setdefault(self._lf_of[mid], []).append((s, e))
         if not matches and not self._always:
             return
         negated = negation_scope(norms)

@@ -117,7 +117,7 @@ class LabelModel:
         taxonomy: Taxonomy | None = None,
         max_iter: int = 300,
         tol: float = 1e-7,
-        smoothing: float = 1.0,
+        smoothing: float = 0.01,
         max_prior: float = 0.5,
         labeled_weight: float = 1.0,
         prior_precision: float = 0.7,
@@ -182,6 +182,7 @@ class LabelModel:
         cpw = self.class_prior_weight
         if cpw is None:
             cpw = 0.0 if len(lab_w) else 0.5
+        self._prior_counts = self._confusion_prior(patterns, counts, lab_patterns, lab_w, pi0)
         # Start from the majority vote.
         q = np.where(net > 0, 0.9, np.where(net < 0, 0.05, 0.01))
         prev = -np.inf
@@ -196,9 +197,28 @@ class LabelModel:
             prev = ll
         return km
 
+    def _confusion_prior(self, patterns, counts, lab_patterns, lab_w, pi0: float) -> np.ndarray:
+        """Dirichlet pseudo-counts (m, 2, 3) saying: each LF's present votes are right ``prior_precision`` of the
+        time and its absent votes too, at the LF's observed vote rates and class balance ``pi0``; worth
+        ``prior_strength`` comments per class."""
+        total = counts.sum() + lab_w.sum()
+        rate = np.zeros((patterns.shape[1], 3))
+        for v in (1, 2):
+            rate[:, v] = (counts @ (patterns == v) + (lab_w @ (lab_patterns == v) if len(lab_w) else 0)) / max(total, 1)
+        rho = self.prior_precision
+        mean = np.zeros((patterns.shape[1], 2, 3))
+        mean[:, 1, 2] = np.minimum(0.9, rho * rate[:, 2] / pi0)
+        mean[:, 1, 1] = np.minimum(0.5, (1 - rho) * rate[:, 1] / pi0)
+        mean[:, 0, 2] = np.minimum(0.5, (1 - rho) * rate[:, 2] / (1 - pi0))
+        mean[:, 0, 1] = np.minimum(0.9, rho * rate[:, 1] / (1 - pi0))
+        mean[:, :, 0] = np.clip(1 - mean[:, :, 1] - mean[:, :, 2], 0.05, None)
+        mean /= mean.sum(axis=2, keepdims=True)
+        return self.prior_strength * mean
+
     def _m_step(self, patterns, counts, q, lab_patterns, lab_w, lab_y, pi0: float, cpw: float):
         a = self.smoothing
         n_u = counts.sum()
+        prior_counts = self._prior_counts
         w1, w0 = counts * q, counts * (1 - q)
         if n_u > 0:
             prior = float((w1.sum() + cpw * n_u * pi0) / (n_u + cpw * n_u))
@@ -212,16 +232,7 @@ class LabelModel:
             hit = (patterns == v).astype(float)
             theta[:, 1, v] = w1 @ hit + (lw1 @ (lab_patterns == v) if len(lab_w) else 0) + a
             theta[:, 0, v] = w0 @ hit + (lw0 @ (lab_patterns == v) if len(lab_w) else 0) + a
-        # Prior: each LF's votes are right ``prior_precision`` of the time, worth ``prior_strength`` votes
-        # (only for outcomes the LF produces).  Without it, an LF family voting one-sidedly on a key is
-        # not identifiable and EM drifts to "the key never occurs".
-        rho, s = self.prior_precision, self.prior_strength
-        used_p = (patterns == 2).any(0) | ((lab_patterns == 2).any(0) if len(lab_w) else False)
-        used_a = (patterns == 1).any(0) | ((lab_patterns == 1).any(0) if len(lab_w) else False)
-        theta[:, 1, 2] += s * rho * used_p
-        theta[:, 0, 2] += s * (1 - rho) * used_p
-        theta[:, 0, 1] += s * rho * used_a
-        theta[:, 1, 1] += s * (1 - rho) * used_a
+        theta += prior_counts
         theta /= theta.sum(axis=2, keepdims=True)
         return prior, theta
 
@@ -299,7 +310,7 @@ class LabelModel:
     @classmethod
     def load(cls, path: str | Path, taxonomy: Taxonomy | None = None) -> LabelModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        self = cls(taxonomy, smoothing=data.get("smoothing", 1.0))
+        self = cls(taxonomy, smoothing=data.get("smoothing", 0.01))
         self.sources = [tuple(s) for s in data["sources"]]
         index = {s: j for j, s in enumerate(self.sources)}
         for key in self.keys:

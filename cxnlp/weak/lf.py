@@ -27,8 +27,11 @@ the token norm, so "didn't", "didnt" and "did not" match alike) and/or token
 patterns (spaCy ``Matcher``), one target key, an anchor rule and a negation
 rule.  A negated cue of a positive skill votes the negative key ("no one was
 friendly" -> ``friendliness-``); a negated cue of a negative skill or a sin
-votes 0 ("not rude" -> ``coldness`` absent).  Anything else is a function
-LF (:func:`labeling_function`).
+votes 0 ("not rude" -> ``coldness`` absent); a phrase carrying its own
+negation ("did not care") is taken literally.  Anything else is a function
+LF (:func:`labeling_function`), or a comment LF (:class:`CommentLF`) that
+sees all clauses at once (``no_staff_mentioned.v1``: a comment naming no
+person votes every key absent).
 
 LFs are registered under versioned names (``staff_rude.v1``) in
 :data:`registry`; users register their own for a custom taxonomy::
@@ -517,7 +520,8 @@ def build_lfs(taxonomy: Taxonomy | None = None, names: Sequence[str] | None = No
             if set(lf.keys) & known:
                 lfs.append(lf)
     if names is None:
-        covered = {k for lf in lfs for k in lf.keys}
+        # Keys some clause LF can vote present on (comment LFs such as no_staff_mentioned only vote absent).
+        covered = {k for lf in lfs if lf.scope == "clause" for k in lf.keys}
         lfs += [lf for lf in taxonomy_cue_lfs(taxonomy) if set(lf.keys) - covered]
     seen: set[str] = set()
     for lf in lfs:
