@@ -392,7 +392,7 @@ def _weak_analysis(result, tax: Taxonomy, report: Path) -> None:
             "" if pm is None else f"{pm:.2f}",
             "" if pd_ is None else f"{pd_:.2f} ({r.get('dev_present', 0)})",
         )
-    console.print(table)
+    Console(width=max(console.width, 150)).print(table)  # readable when piped to a file too
     kt = Table(title="per key")
     for col in ("key", "LFs", "coverage", "labeled", "mean p"):
         kt.add_column(col, justify="left" if col == "key" else "right")

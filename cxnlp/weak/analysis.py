@@ -57,7 +57,7 @@ def lf_summary(
                 "absent": int((mine == 0).sum()),
                 "overlap": float((on & other_on).sum() / on.sum()) if on.any() else 0.0,
                 "conflict": float((on & opposite).sum() / on.sum()) if on.any() else 0.0,
-                "precision_model": est.get((lf, key)),
+                "precision_model": est.get((lf, key)) if (mine == 1).any() else None,
             }
             if dev_votes is not None and dev_y is not None and key in index:
                 d = dev_votes.L[:, j]
