@@ -9,8 +9,8 @@ Writes ``benchmarks/weak_supervision.md``.  The LFs run over the two shared corp
 * **majority vote**: present where more LFs vote present than absent (taxonomy implications closed);
 * **label model, no labels**: fitted on all corpus votes, thresholds maximising expected F1 on the corpus;
 * **label model, dev-anchored**: fitted on the corpus without the dev comments plus dev with its labels,
-  Platt-calibrated on dev, thresholds maximising expected F1 on dev.  Its *dev* figures are out-of-fold
-  (5-fold cross-fitting over dev), so no dev comment is scored by a model that saw its labels;
+  thresholds maximising expected F1 on dev (``+ Platt``: also Platt-calibrated on dev).  Its *dev* figures
+  are out-of-fold (5-fold cross-fitting over dev), so no dev comment is scored by a model that saw its labels;
 * trained models: ``metrics.json`` of each ``--model`` directory (dev from training, test from
   ``cxnlp evaluate MODEL --split test``).
 """
@@ -94,29 +94,31 @@ def main() -> None:
     # label model anchored on dev: out-of-fold on dev, full dev for test
     dev = rows["dev"]
 
-    def anchored(lab: np.ndarray) -> LabelModel:
+    def anchored(lab: np.ndarray, calibrate: bool) -> LabelModel:
         labset = set(dev[lab].tolist())
         unl = [i for i in range(len(comments)) if i not in labset]
         model = LabelModel(tax).fit(votes.subset(unl), votes.subset(dev[lab]), y["dev"][lab])
-        model.calibrate(votes.subset(dev[lab]), y["dev"][lab])
+        if calibrate:
+            model.calibrate(votes.subset(dev[lab]), y["dev"][lab])
         model.fit_thresholds(votes.subset(dev[lab]))
         return model
 
     fold = np.random.default_rng(0).integers(0, args.folds, len(dev))
-    oof_pred = np.zeros_like(y["dev"])
-    oof_prob = np.zeros(y["dev"].shape)
-    for f in range(args.folds):
-        tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        model = anchored(tr)
-        oof_pred[te] = model.predict(votes.subset(dev[te]))
-        oof_prob[te] = model.predict_proba(votes.subset(dev[te]))
-    full = anchored(np.arange(len(dev)))
     name = "label model, dev-anchored"
-    results[name] = {
-        "dev": scores(y["dev"], oof_pred, keys),
-        "test": scores(y["test"], full.predict(votes.subset(rows["test"])), keys),
-    }
-    probs[name] = {"dev": oof_prob, "test": full.predict_proba(votes.subset(rows["test"]))}
+    for calibrate, label in ((False, name), (True, name + " + Platt")):
+        oof_pred = np.zeros_like(y["dev"])
+        oof_prob = np.zeros(y["dev"].shape)
+        for f in range(args.folds):
+            tr, te = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            model = anchored(tr, calibrate)
+            oof_pred[te] = model.predict(votes.subset(dev[te]))
+            oof_prob[te] = model.predict_proba(votes.subset(dev[te]))
+        full = anchored(np.arange(len(dev)), calibrate)
+        results[label] = {
+            "dev": scores(y["dev"], oof_pred, keys),
+            "test": scores(y["test"], full.predict(votes.subset(rows["test"])), keys),
+        }
+        probs[label] = {"dev": oof_prob, "test": full.predict_proba(votes.subset(rows["test"]))}
 
     # Upper bound, not a method: per key, the best set of vote patterns to call present, chosen with the
     # test labels themselves (implications not applied).  No label model using these votes can do better.

@@ -273,6 +273,9 @@ def weak_label(
         list[str] | None,
         typer.Option("--exclude", help="Labeled data (split dir or file) whose comments are left out of --out."),
     ] = None,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Also Platt-scale the label model on --dev (per key).")
+    ] = False,
     analyse: Annotated[bool, typer.Option("--analyse", help="Print the LF analysis and write an HTML report.")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path (implies --analyse).")] = None,
     lf_module: Annotated[
@@ -299,6 +302,8 @@ def weak_label(
 
     if out is None and not (analyse or report):
         raise fail("nothing to do: pass --out FILE and/or --analyse")
+    if calibrate and not dev:
+        raise fail("--calibrate needs --dev (labeled comments to calibrate on)")
     tax = _load_taxonomy(taxonomy)
     t0 = time.perf_counter()
     try:
@@ -318,7 +323,7 @@ def weak_label(
         lm = LabelModel.load(label_model, tax) if label_model else None
         show = sys.stderr.isatty() if progress is None else progress
         with tqdm(total=len(comments), desc="weak-label", unit=" comments", disable=not show, file=sys.stderr) as bar:
-            result = run_weak(comments, labeler, dev_records, lm, progress=bar.update)
+            result = run_weak(comments, labeler, dev_records, lm, progress=bar.update, calibrate=calibrate)
         records = result.records
         if exclude:
             gold = GoldIndex(r for path in exclude for r in load_labeled(path, tax, None))

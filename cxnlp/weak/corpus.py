@@ -111,12 +111,14 @@ def weak_label(
     dev: Sequence[dict[str, Any]] | None = None,
     label_model: LabelModel | None = None,
     progress: Callable[[int], None] | None = None,
+    calibrate: bool = False,
 ) -> WeakLabelResult:
     """Apply the LFs, fit (or reuse) the label model, build output records.
 
     ``dev``: labeled records (annotated schema) that anchor and calibrate the
     label model; corpus comments equal to one of them are left out of the fit.
     ``label_model``: an already fitted model (then ``dev`` only scores it).
+    ``calibrate``: Platt-scale the label model on ``dev`` too.
     """
     import time
 
@@ -138,7 +140,8 @@ def weak_label(
             gold = GoldIndex(dev)
             keep = [i for i, c in enumerate(comments) if c not in gold]
             label_model.fit(votes.subset(keep), dev_votes, dev_y)
-            label_model.calibrate(dev_votes, dev_y)
+            if calibrate:
+                label_model.calibrate(dev_votes, dev_y)
             label_model.fit_thresholds(dev_votes)
         else:
             label_model.fit(votes)

@@ -16,22 +16,28 @@ every LF abstains), starting from the majority vote.
 With one-sided, rarely overlapping LFs the model is not identifiable from
 unlabeled votes alone (one LF firing on 1 % of comments fits "precise LF,
 rare key" as well as "noisy LF, common key"), and plain EM drifts to "the
-key never occurs".  Two priors fix the free direction:
+key never occurs"; LFs that fire together on the same evidence (not
+independent given ``y``) push it the other way.  Two priors hold it:
 
-* every LF's votes are right ``prior_precision`` (0.7) of the time, worth
-  ``prior_strength`` (10) votes: Dirichlet pseudo-counts on the confusion rows;
-* without labeled data, the class balance is shrunk halfway
-  (``class_prior_weight`` 0.5) to ``prior_precision * coverage / prior_recall``,
-  i.e. the LFs are assumed to find half of a key's occurrences.
+* every LF's votes are right ``prior_precision`` (0.7) of the time, at its
+  observed vote rate: Dirichlet pseudo-counts worth ``prior_strength`` (10)
+  comments on each confusion row;
+* the class balance is shrunk halfway (``class_prior_weight`` 0.5; 0 gives
+  plain maximum-likelihood Dawid-Skene) towards a guess: without labels
+  ``prior_precision * coverage / prior_recall`` (the LFs find half of a key's
+  occurrences); with labeled comments, P(y | vote pattern) measured on them
+  and carried over to the corpus's patterns (the labeled data was sampled by
+  its text, so P(y | votes) transfers where P(y) does not).
 
-Labeled comments (the dev split), when given, anchor the fit: they enter EM
-with their class observed (semi-supervised), the class-balance prior is
-dropped, and :meth:`LabelModel.calibrate` fits per-key Platt scaling of the
-log-odds on them.  Decision thresholds (:meth:`LabelModel.fit_thresholds`)
-maximise the *expected* F1 computed from the model's own probabilities
-(no labels needed).  The taxonomy's implications are applied last:
-``p(friendliness-) >= p(coldness)``, and for ``implies_any`` the first
-alternative gets ``p(apathy) * (1 - max p(other alternatives))``.
+Labeled comments (the dev split), when given, also enter EM with their class
+observed (semi-supervised).  :meth:`LabelModel.calibrate` optionally fits
+per-key Platt scaling on them (better calibrated, but it costs F1 on the
+rarest keys, see ``benchmarks/weak_supervision.md``).  Decision thresholds
+(:meth:`LabelModel.fit_thresholds`) maximise the *expected* F1 computed from
+the model's own probabilities (no labels needed).  The taxonomy's
+implications are applied last: ``p(friendliness-) >= p(coldness)``, and for
+``implies_any`` the first alternative gets ``p(apathy) * (1 - max p(other
+alternatives))``.
 
 Baseline: :func:`majority_vote` (present where more LFs say present than absent).
 """
@@ -123,7 +129,7 @@ class LabelModel:
         prior_precision: float = 0.7,
         prior_strength: float = 10.0,
         prior_recall: float = 0.5,
-        class_prior_weight: float | None = None,
+        class_prior_weight: float = 0.5,
     ) -> None:
         self.taxonomy = taxonomy or Taxonomy.default()
         self.keys = list(self.taxonomy.keys)
@@ -178,10 +184,11 @@ class LabelModel:
         # ``prior_recall`` of the key's occurrences, so P(y=1) ~ precision * coverage / recall.
         net = (patterns == 2).sum(1) - (patterns == 1).sum(1)
         coverage = float(counts[net > 0].sum() / max(counts.sum(), 1))
-        pi0 = min(self.max_prior, max(1e-4, self.prior_precision * coverage / self.prior_recall))
+        pi0 = self.prior_precision * coverage / self.prior_recall
+        if len(lab_w):
+            pi0 = _transferred_prior(patterns, counts, lab_patterns, lab_y)
+        pi0 = min(self.max_prior, max(1e-4, pi0))
         cpw = self.class_prior_weight
-        if cpw is None:
-            cpw = 0.0 if len(lab_w) else 0.5
         self._prior_counts = self._confusion_prior(patterns, counts, lab_patterns, lab_w, pi0)
         # Start from the majority vote.
         q = np.where(net > 0, 0.9, np.where(net < 0, 0.05, 0.01))
@@ -325,6 +332,28 @@ class LabelModel:
         if data.get("thresholds") is not None:
             self.thresholds = np.asarray(data["thresholds"], dtype=float)
         return self
+
+
+def _transferred_prior(patterns: np.ndarray, counts: np.ndarray, lab_patterns: np.ndarray, lab_y: np.ndarray) -> float:
+    """Class balance of the unlabeled comments from P(y=1 | vote pattern) measured on the labeled ones.
+
+    The labeled comments were sampled by their text (keyword-targeted slices), not by their labels, so
+    P(y | votes) carries over where P(y) does not.  Patterns unseen in the labeled data fall back to the
+    rate of their group (some LF votes present / none does); estimates are smoothed towards that rate.
+    """
+    fired_l = ((lab_patterns == 2).sum(1) - (lab_patterns == 1).sum(1)) > 0
+    fired_u = ((patterns == 2).sum(1) - (patterns == 1).sum(1)) > 0
+    base = {f: (lab_y[fired_l == f].sum() + 0.5) / ((fired_l == f).sum() + 1) for f in (False, True)}
+    seen: dict[bytes, tuple[float, int]] = {}
+    for row, yy in zip(lab_patterns, lab_y, strict=True):
+        n1, n = seen.get(row.tobytes(), (0.0, 0))
+        seen[row.tobytes()] = (n1 + yy, n + 1)
+    rates = np.empty(len(patterns))
+    for i, row in enumerate(patterns):
+        n1, n = seen.get(row.tobytes(), (0.0, 0))
+        b = base[bool(fired_u[i])]
+        rates[i] = (n1 + 2 * b) / (n + 2)
+    return float((counts * rates).sum() / max(counts.sum(), 1))
 
 
 def apply_implications(probs: np.ndarray, keys: Sequence[str], taxonomy: Taxonomy) -> np.ndarray:
