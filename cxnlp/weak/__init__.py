@@ -13,6 +13,7 @@ from cxnlp.weak.apply import Votes, WeakLabeler
 from cxnlp.weak.label_model import LabelModel, majority_vote
 from cxnlp.weak.lf import (
     Clause,
+    CommentLF,
     CueLF,
     FunctionLF,
     LabelingFunction,
@@ -25,6 +26,7 @@ from cxnlp.weak.lf import (
 
 __all__ = [
     "Clause",
+    "CommentLF",
     "CueLF",
     "FunctionLF",
     "LFSet",
