@@ -94,6 +94,9 @@ def train(
     distill: Annotated[
         str | None, typer.Option("--distill", help="JSONL of soft-labeled segments (encoder predictions).")
     ] = None,
+    weak: Annotated[
+        str | None, typer.Option("--weak", help="Weak-labeled JSONL from `cxnlp weak-label` (weighted by weak_weight).")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override any setting: NAME=VALUE.")] = None,
 ) -> None:
     """Train a model, calibrate and tune thresholds on dev, write a model directory."""
@@ -105,7 +108,7 @@ def train(
 
     try:
         cfg = TrainConfig.from_file(config) if config else TrainConfig()
-        given = {"data": data, "family": family, "seed": seed, "distill": distill}
+        given = {"data": data, "family": family, "seed": seed, "distill": distill, "weak": weak}
         cfg = cfg.updated({k: v for k, v in given.items() if v is not None}).with_overrides(set_ or [])
         model, metrics, splits = run_training(cfg, log=lambda m: err.print(m, highlight=False))
         model.meta["name"] = out.name
@@ -405,3 +408,173 @@ def _spark_error(exc: Exception) -> str:
         if re.match(r"^[\w.]+(Error|Exception): ", line):
             return line
     return lines[0] if lines else type(exc).__name__
+
+
+# --------------------------------------------------------- weak supervision
+@app.command("weak-label")
+def weak_label(
+    corpus: Annotated[list[str], typer.Argument(help="Comment exports (.csv .tsv .jsonl .json .parquet .xlsx, .gz).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Weak-labeled JSONL to write (.jsonl or .jsonl.gz).")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option("--text-column", help="Column holding the comment.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="Column holding a row id.")] = None,
+    dev: Annotated[
+        str | None,
+        typer.Option(
+            "--dev",
+            help="Labeled comments (split dir: its dev split; or a labeled file) that anchor and "
+            "calibrate the label model and score the LFs.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Labeled data (split dir or file) whose comments are left out of --out."),
+    ] = None,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Also Platt-scale the label model on --dev (per key).")
+    ] = False,
+    analyse: Annotated[bool, typer.Option("--analyse", help="Print the LF analysis and write an HTML report.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="HTML report path (implies --analyse).")] = None,
+    lf_module: Annotated[
+        list[str] | None, typer.Option("--lf-module", help="Python module or .py file registering more LFs.")
+    ] = None,
+    lfs: Annotated[
+        str | None, typer.Option("--lfs", help="Comma-separated LF names (default: all registered).")
+    ] = None,
+    save_model: Annotated[
+        Path | None, typer.Option("--save-model", help="Write the fitted label model (JSON).")
+    ] = None,
+    label_model: Annotated[
+        Path | None, typer.Option("--label-model", help="Use a label model saved by --save-model instead of fitting.")
+    ] = None,
+    taxonomy: TaxonomyOpt = None,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")] = None,
+) -> None:
+    """Label a corpus with labeling functions and a label model: probabilities and evidence per key."""
+    import sys
+    import time
+
+    from cxnlp.data import DataError
+    from cxnlp.io import InputError
+
+    if out is None and not (analyse or report):
+        raise fail("nothing to do: pass --out FILE and/or --analyse")
+    if calibrate and not dev:
+        raise fail("--calibrate needs --dev (labeled comments to calibrate on)")
+    tax = _load_taxonomy(taxonomy)
+    t0 = time.perf_counter()
+    try:
+        from tqdm.auto import tqdm
+
+        from cxnlp.weak import WeakLabeler, build_lfs
+        from cxnlp.weak.corpus import GoldIndex, load_labeled, read_comments, write_records
+        from cxnlp.weak.corpus import weak_label as run_weak
+        from cxnlp.weak.label_model import LabelModel
+
+        for mod in lf_module or []:
+            _import_lf_module(mod)
+        names = [n.strip() for n in lfs.split(",") if n.strip()] if lfs else None
+        labeler = WeakLabeler(build_lfs(tax, names))
+        comments = read_comments(corpus, text_column, id_column)
+        dev_records = load_labeled(dev, tax, "dev") if dev else None
+        lm = LabelModel.load(label_model, tax) if label_model else None
+        show = sys.stderr.isatty() if progress is None else progress
+        with tqdm(total=len(comments), desc="weak-label", unit=" comments", disable=not show, file=sys.stderr) as bar:
+            result = run_weak(comments, labeler, dev_records, lm, progress=bar.update, calibrate=calibrate)
+        records = result.records
+        if exclude:
+            gold = GoldIndex(r for path in exclude for r in load_labeled(path, tax, None))
+            kept = [r for r in records if r not in gold]
+            err.print(f"left out {len(records) - len(kept)} comments that are in {', '.join(exclude)}")
+            records = kept
+        if out is not None:
+            write_records(out, records)
+        if save_model is not None:
+            result.label_model.save(save_model)
+    except (DataError, InputError, TaxonomyError, KeyError, ValueError, OSError) as exc:
+        raise fail(str(exc).strip("'\"")) from None
+    seconds = time.perf_counter() - t0
+    n_lab = sum(bool(r["labels"]) for r in records)
+    from collections import Counter
+
+    counts = Counter(k for r in records for k in r["labels"])
+    console.print(
+        f"{len(comments)} comments, {len(labeler.lfs)} LFs: {n_lab} written with at least one label"
+        f" ({seconds:.1f}s; LFs {result.timings['lfs']:.1f}s, label model {result.timings['label_model']:.1f}s)"
+        + (f" -> {out}" if out else ""),
+        highlight=False,
+    )
+    if counts:
+        console.print("top labels: " + ", ".join(f"{k} {v}" for k, v in counts.most_common(10)), highlight=False)
+    if analyse or report:
+        _weak_analysis(
+            result,
+            tax,
+            report or (out.with_name(out.name.split(".")[0] + "_report.html") if out else Path("weak_report.html")),
+        )
+
+
+def _import_lf_module(name: str) -> None:
+    import importlib
+    import importlib.util
+
+    if name.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(Path(name).stem, name)
+        if spec is None or spec.loader is None:
+            raise ValueError(f"{name}: cannot import")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        importlib.import_module(name)
+
+
+def _weak_analysis(result, tax: Taxonomy, report: Path) -> None:
+    from cxnlp.evaluation import scores
+    from cxnlp.weak.analysis import html_report, key_summary, lf_summary
+    from cxnlp.weak.label_model import majority_vote
+
+    keys = list(tax.keys)
+    lm = result.label_model
+    lf_rows = lf_summary(result.votes, keys, result.dev_votes, result.dev_y, lm)
+    key_rows = key_summary(result.votes, keys, result.probs, lm.predict(result.votes))
+    table = Table(title="labeling functions (coverage over the corpus; precision on --dev when given)")
+    for col in ("LF", "key", "coverage", "present", "absent", "overlap", "conflict", "prec. model", "prec. dev"):
+        table.add_column(col, justify="left" if col in ("LF", "key") else "right")
+    for r in lf_rows:
+        pd_ = r.get("precision_dev")
+        pm = r["precision_model"]
+        table.add_row(
+            r["lf"],
+            r["key"],
+            f"{100 * r['coverage']:.2f}%",
+            str(r["present"]),
+            str(r["absent"]),
+            f"{r['overlap']:.2f}",
+            f"{r['conflict']:.2f}",
+            "" if pm is None else f"{pm:.2f}",
+            "" if pd_ is None else f"{pd_:.2f} ({r.get('dev_present', 0)})",
+        )
+    Console(width=max(console.width, 150)).print(table)  # readable when piped to a file too
+    kt = Table(title="per key")
+    for col in ("key", "LFs", "coverage", "labeled", "mean p"):
+        kt.add_column(col, justify="left" if col == "key" else "right")
+    for r in key_rows:
+        kt.add_row(r["key"], str(r["lfs"]), f"{100 * r['coverage']:.2f}%", str(r["labeled"]), f"{r['mean_prob']:.4f}")
+    console.print(kt)
+    score = None
+    if result.dev_votes is not None:
+        score = {
+            "label model (fitted with these labels: in-sample)": scores(
+                result.dev_y, lm.predict(result.dev_votes), keys
+            ),
+            "majority vote": scores(result.dev_y, majority_vote(result.dev_votes, keys, tax), keys),
+        }
+        for name, s in score.items():
+            console.print(f"{name}: micro F1 {s['micro']['f1']:.3f}, macro F1 {s['macro_f1']:.3f}", highlight=False)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(
+        html_report("cxnlp weak supervision: labeling functions", lf_rows, key_rows, score, len(result.votes)),
+        encoding="utf-8",
+    )
+    console.print(f"report: {report}")

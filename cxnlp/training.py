@@ -58,6 +58,10 @@ class TrainConfig:
     # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
     distill: str | None = None
     distill_weight: float = 0.5
+    # weak labels: JSONL written by ``cxnlp weak-label`` (comments with per-key probabilities and evidence);
+    # comments that are also in the labeled splits are skipped
+    weak: str | None = None
+    weak_weight: float = 0.5
     # fast family
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = (2, 5)
@@ -267,18 +271,31 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     segmenter = Segmenter(max_chars=config.max_segment_chars)
     synthetic = [{**r, "weight": config.synthetic_weight} for r in splits.get("train_synthetic", [])]
     train_records = splits["train"] + (synthetic if config.synthetic else [])
-    texts, y, mask, weight = training_examples(config, taxonomy, train_records, segmenter, log)
+    # every labeled comment (evaluation and synthetic splits included) is kept out of the weak data
+    labeled = [r for rows in splits.values() for r in rows]
+    texts, y, mask, weight = training_examples(config, taxonomy, train_records, segmenter, log, exclude=labeled)
     scorer = build_scorer(config, taxonomy.keys, log)
     scorer.fit(texts, y, mask, weight)
     return finish(CXModel(scorer, taxonomy, segmenter, pooling=config.pooling), config, splits)
 
 
-def training_examples(config: TrainConfig, taxonomy: Taxonomy, records, segmenter: Segmenter, log=print):
-    """Segment-level arrays (texts, y, mask, weight) for the scorer, distillation data included."""
+def training_examples(config: TrainConfig, taxonomy: Taxonomy, records, segmenter: Segmenter, log=print, exclude=None):
+    """Segment-level arrays (texts, y, mask, weight) for the scorer, distillation and weak data included.
+
+    ``exclude``: labeled records (all splits) whose comments must not come in through the weak data.
+    """
     keys = list(taxonomy.keys)
-    ex = segment_examples(records, keys, segmenter, config.span_examples, whole=config.pooling == "max+doc")
+    whole = config.pooling == "max+doc"
+    ex = segment_examples(records, keys, segmenter, config.span_examples, whole=whole)
     n_gold = len(ex.texts)
     n_soft = add_soft_examples(ex, config.distill, keys, config.distill_weight) if config.distill else 0
+    if config.weak:
+        from cxnlp.weak.corpus import add_weak_examples
+
+        used, n_weak, skipped = add_weak_examples(
+            ex, config.weak, keys, config.weak_weight, segmenter, exclude if exclude is not None else records, whole
+        )
+        log(f"weak labels: {used} comments -> {n_weak} segments ({skipped} skipped: in the labeled data)")
     log(f"training {config.family}: {len(records)} comments -> {n_gold} segments, +{n_soft} soft segments")
     return ex.arrays()
 
@@ -302,6 +319,7 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
                 "comments": {s: len(v) for s, v in splits.items()},
                 "synthetic": config.synthetic and "train_synthetic" in splits,
                 "distill": config.distill,
+                "weak": config.weak,
             },
             "created_with": f"cxnlp {__version__}",
         }
