@@ -119,7 +119,7 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
     parts_dir.mkdir(parents=True, exist_ok=True)
     summary = JobSummary(resumed_chunks=len(done))
     stats = ReadStats()
-    seen_ids: set[str] = set()
+    seen_ids: set[int] = set()
     show = sys.stderr.isatty() if progress is None else progress
     from tqdm.auto import tqdm
 
@@ -139,10 +139,13 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
                         raise
             summary.rows_read += len(df)
             if id_col is not None:
-                ids = df[id_col].astype(str)
-                dup = ids[ids.isin(seen_ids) | ids.duplicated()]
-                summary.duplicate_ids += len(dup)
-                seen_ids.update(ids)
+                # Hashes, not the ids: a set of ints stays small on millions of rows, and a
+                # per-row membership test keeps this linear (``isin`` on a growing set is not).
+                for h in map(hash, df[id_col].astype(str)):
+                    if h in seen_ids:
+                        summary.duplicate_ids += 1
+                    else:
+                        seen_ids.add(h)
             if str(idx) in done:
                 bar.update(len(df))
                 continue
