@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from cxnlp.inference import Tagger, long_row, wide_row
-from cxnlp.io import ID_COLUMNS, TEXT_COLUMNS, InputError, ReadStats, detect_column, read_chunks, write_chunk
+from cxnlp.io import InputError, ReadStats, detect_columns, read_chunks, write_chunk
 
 
 @dataclass
@@ -131,12 +131,7 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
             read_chunks(spec.input, spec.batch_size, spec.input_format, spec.encoding, spec.encoding_errors, stats)
         ):
             if text_col is None:
-                text_col = detect_column(list(df.columns), spec.text_column, TEXT_COLUMNS, "text", spec.input)
-                try:
-                    id_col = detect_column(list(df.columns), spec.id_column, ID_COLUMNS, "id", spec.input)
-                except InputError:
-                    if spec.id_column:
-                        raise
+                text_col, id_col = detect_columns(list(df.columns), spec.text_column, spec.id_column, spec.input)
             summary.rows_read += len(df)
             if id_col is not None:
                 # Hashes, not the ids: a set of ints stays small on millions of rows, and a

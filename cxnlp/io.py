@@ -253,6 +253,19 @@ def detect_column(columns: list[str], wanted: str | None, candidates: tuple[str,
     )
 
 
+def detect_columns(
+    columns: list[str], text_column: str | None, id_column: str | None, path: str
+) -> tuple[str, str | None]:
+    """The text column, and the id column when one is named or obvious (None otherwise)."""
+    text_col = detect_column(columns, text_column, TEXT_COLUMNS, "text", path)
+    try:
+        return text_col, detect_column(columns, id_column, ID_COLUMNS, "id", path)
+    except InputError:
+        if id_column:
+            raise
+        return text_col, None
+
+
 def output_format(path: str, fmt: str | None) -> str:
     if fmt:
         return fmt

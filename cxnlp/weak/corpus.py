@@ -45,7 +45,7 @@ def read_comments(
     ``source`` is the file name without extensions.  Rows without an id get
     :func:`cxnlp.data.stable_id` of their text.
     """
-    from cxnlp.io import ID_COLUMNS, TEXT_COLUMNS, InputError, detect_column, read_chunks
+    from cxnlp.io import detect_columns, read_chunks
 
     out: list[dict[str, Any]] = []
     for path in paths:
@@ -53,12 +53,7 @@ def read_comments(
         text_col = id_col = None
         for df in read_chunks(path, 10_000, encoding=encoding):
             if text_col is None:
-                text_col = detect_column(list(df.columns), text_column, TEXT_COLUMNS, "text", path)
-                try:
-                    id_col = detect_column(list(df.columns), id_column, ID_COLUMNS, "id", path)
-                except InputError:
-                    if id_column:
-                        raise
+                text_col, id_col = detect_columns(list(df.columns), text_column, id_column, path)
             texts = df[text_col].tolist()
             ids = df[id_col].tolist() if id_col else [None] * len(texts)
             for t, i in zip(texts, ids, strict=True):
@@ -250,25 +245,6 @@ def add_weak_examples(
             added += 1
         used += 1
     return used, added, skipped
-
-
-def write_records(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
-    """JSON Lines (gzip when the name ends in .gz), written to a temporary file and renamed."""
-    import gzip
-    import json
-
-    path = Path(path)
-    if path.suffix != ".gz":
-        from cxnlp.data import write_jsonl
-
-        write_jsonl(path, rows)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 def load_labeled(path: str | Path, taxonomy: Taxonomy, split: str | None = "dev") -> list[dict[str, Any]]:
