@@ -467,8 +467,9 @@ def weak_label(
     try:
         from tqdm.auto import tqdm
 
+        from cxnlp.data import write_jsonl
         from cxnlp.weak import WeakLabeler, build_lfs
-        from cxnlp.weak.corpus import GoldIndex, load_labeled, read_comments, write_records
+        from cxnlp.weak.corpus import GoldIndex, load_labeled, read_comments
         from cxnlp.weak.corpus import weak_label as run_weak
         from cxnlp.weak.label_model import LabelModel
 
@@ -489,7 +490,7 @@ def weak_label(
             err.print(f"left out {len(records) - len(kept)} comments that are in {', '.join(exclude)}")
             records = kept
         if out is not None:
-            write_records(out, records)
+            write_jsonl(out, records)
         if save_model is not None:
             result.label_model.save(save_model)
     except (DataError, InputError, TaxonomyError, KeyError, ValueError, OSError) as exc:
