@@ -231,6 +231,13 @@ def data_hash(records: Sequence[dict[str, Any]]) -> str:
     return h.hexdigest()
 
 
+def train_records(config: TrainConfig, splits: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """What the scorer trains on: the train split, plus the synthetic comments (weighted) unless turned off."""
+    if not config.synthetic:
+        return splits["train"]
+    return splits["train"] + [{**r, "weight": config.synthetic_weight} for r in splits.get("train_synthetic", [])]
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -269,11 +276,11 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     taxonomy = Taxonomy.load(config.taxonomy)
     splits = load_training_data(config, taxonomy)
     segmenter = Segmenter(max_chars=config.max_segment_chars)
-    synthetic = [{**r, "weight": config.synthetic_weight} for r in splits.get("train_synthetic", [])]
-    train_records = splits["train"] + (synthetic if config.synthetic else [])
     # every labeled comment (evaluation and synthetic splits included) is kept out of the weak data
     labeled = [r for rows in splits.values() for r in rows]
-    texts, y, mask, weight = training_examples(config, taxonomy, train_records, segmenter, log, exclude=labeled)
+    texts, y, mask, weight = training_examples(
+        config, taxonomy, train_records(config, splits), segmenter, log, exclude=labeled
+    )
     scorer = build_scorer(config, taxonomy.keys, log)
     scorer.fit(texts, y, mask, weight)
     return finish(CXModel(scorer, taxonomy, segmenter, pooling=config.pooling), config, splits)
@@ -315,7 +322,7 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
             "seed": config.seed,
             "training_data": {
                 "source": config.data or "cxnlp bundled data/annotated",
-                "sha256": data_hash(splits["train"] + (splits.get("train_synthetic", []) if config.synthetic else [])),
+                "sha256": data_hash(train_records(config, splits)),
                 "comments": {s: len(v) for s, v in splits.items()},
                 "synthetic": config.synthetic and "train_synthetic" in splits,
                 "distill": config.distill,
