@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--pool", type=Path, default=ROOT / "pool.jsonl")
     ap.add_argument("--prefix", default="batch")
+    ap.add_argument("--agree-prefix", default="agree", help="name of the agreement batches (agree_0, ...)")
     ap.add_argument("--names", nargs="*", help="annotator ids (default ann0..annN-1)")
     ap.add_argument("--assignment", type=Path, default=ROOT / "assignment.json")
     args = ap.parse_args()
@@ -57,7 +58,7 @@ def main() -> None:
         chunk = candidates[:per]
         for r in chunk:
             r["_taken"] = True
-        name = f"agree_{i}"
+        name = f"{args.agree_prefix}_{i}"
         (out / f"{name}.jsonl").write_text(
             "".join(
                 json.dumps({k: v for k, v in r.items() if k != "_taken"}, ensure_ascii=False) + "\n" for r in chunk

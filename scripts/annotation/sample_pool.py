@@ -115,9 +115,16 @@ def main() -> None:
         help="draw a second, purely targeted round for these labels, excluding the existing pool",
     )
     ap.add_argument("--quota", type=int, default=70, help="round 2: candidates per label")
+    ap.add_argument(
+        "--round3",
+        action="store_true",
+        help="draw a third round (train-only data) excluding pool.jsonl and pool_round2.jsonl",
+    )
     args = ap.parse_args()
     if args.round2 is not None:
         return round2(args)
+    if args.round3:
+        return round3(args)
     rng = random.Random(args.seed)
     pool: dict[str, dict] = {}
     corpora = {name: read_corpus(args.corpora, name) for name in CORPORA}
@@ -175,6 +182,48 @@ def round2(args) -> None:
     out = list(rows.values())
     rng.shuffle(out)
     path = args.out.with_name("pool_round2.jsonl")
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
+    print(f"{len(out)} comments, {sum(len(r['text']) for r in out):,} characters -> {path}")
+
+
+# Round 3 (session 3): more training data where the default model is weakest.  Per-label quotas
+# favour the keys with the lowest dev F1 and the fewest train examples; friendliness+ and
+# problem_solving+ are already plentiful and get no targeted slice.  A random slice keeps
+# comments with no label in the mix.
+QUOTA_R3: dict[str, int] = {
+    "proactivity+": 30, "proactivity-": 40, "expertise+": 35, "expertise-": 40, "passion+": 35,
+    "passion-": 35, "friendliness-": 25, "empathy+": 35, "empathy-": 45, "patience+": 35,
+    "patience-": 45, "attentiveness+": 35, "attentiveness-": 45, "professionalism+": 30,
+    "professionalism-": 40, "problem_solving-": 25, "responsiveness+": 35, "responsiveness-": 40,
+    "apathy": 40, "brush_off": 40, "coldness": 25, "condescension": 45, "robotism": 40,
+    "rulebook": 45, "runaround": 35,
+}
+RANDOM_R3 = {"hotel_reviews_515k": 180, "cfpb_narratives": 100}
+
+
+def round3(args) -> None:
+    rng = random.Random(args.seed + 3)
+    taken = {
+        json.loads(line)["id"]
+        for f in ("pool.jsonl", "pool_round2.jsonl")
+        for line in args.out.with_name(f).open(encoding="utf-8")
+    }
+    corpora = {name: read_corpus(args.corpora, name) for name in CORPORA}
+    rows: dict[str, dict] = {}
+    for name, rs in corpora.items():
+        free = [r for r in rs if r["id"] not in taken]
+        for r in rng.sample(free, RANDOM_R3[name]):
+            rows[r["id"]] = {**r, "strategy": "random3"}
+    for label, quota in QUOTA_R3.items():
+        pattern = CUES[label] + ("|" + CUES_R2[label] if label in CUES_R2 else "")
+        rx = re.compile(pattern, re.IGNORECASE)
+        hits = [r for rs in corpora.values() for r in rs if r["id"] not in taken and r["id"] not in rows and rx.search(r["text"])]
+        for r in rng.sample(hits, min(quota, len(hits))):
+            rows[r["id"]] = {**r, "strategy": f"kw3:{label}"}
+        print(f"{label}: {len(hits)} candidates")
+    out = list(rows.values())
+    rng.shuffle(out)
+    path = args.out.with_name("pool_round3.jsonl")
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
     print(f"{len(out)} comments, {sum(len(r['text']) for r in out):,} characters -> {path}")
 
