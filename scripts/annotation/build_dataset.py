@@ -60,24 +60,10 @@ def kappa(a: np.ndarray, b: np.ndarray) -> float | None:
     return (po - pe) / (1 - pe) if n else None
 
 
-def main() -> None:
-    tax = Taxonomy.default()
-    keys = list(tax.keys)
-    pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
-    primary: dict[str, dict] = {}
-    second: dict[str, dict] = {}
-    for ann_dir in sorted((ANN / "raw").iterdir()):
-        if ann_dir.name.startswith("annood"):
-            continue  # the out-of-domain set, built by synthetic_sets()
-        for f in sorted(ann_dir.glob("*.jsonl")):
-            target = second if f.name.startswith("agree_") else primary
-            for rec in read(f):
-                rec["annotator"] = ann_dir.name
-                target[rec["id"]] = rec
-    adjudicated = {r["id"]: r for r in read(ANN / "adjudicated.jsonl")} if (ANN / "adjudicated.jsonl").exists() else {}
-
-    # ------------------------------------------------------------ agreement
-    both = sorted(set(primary) & set(second))
+def agreement_study(primary: dict, second: dict, adjudicated: dict, both: list[str], keys: list[str]) -> dict:
+    """Per-label F1 and Cohen's kappa between the two independent annotations of ``both``."""
+    if not both:
+        return {"comments": 0}
     A = np.array([[k in primary[i]["labels"] for k in keys] for i in both], dtype=int)
     B = np.array([[k in second[i]["labels"] for k in keys] for i in both], dtype=int)
     agreement = {"comments": len(both), "per_label": {}}
@@ -97,6 +83,33 @@ def main() -> None:
     agreement["mean_kappa"] = round(float(np.mean(ks)), 3) if ks else None
     agreement["exact_match"] = round(float(np.mean((A == B).all(axis=1))), 3) if len(both) else None
     agreement["adjudicated"] = len(set(adjudicated) & set(both))
+    return agreement
+
+
+def main() -> None:
+    tax = Taxonomy.default()
+    keys = list(tax.keys)
+    pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
+    # Round 3 came after the splits were fixed and goes to train only, so that dev and test stay
+    # byte-identical and every earlier figure stays comparable.
+    round3 = {r["id"]: r for r in read(ANN / "pool_round3.jsonl")} if (ANN / "pool_round3.jsonl").exists() else {}
+    pool.update(round3)
+    primary: dict[str, dict] = {}
+    second: dict[str, dict] = {}
+    for ann_dir in sorted((ANN / "raw").iterdir()):
+        if ann_dir.name.startswith("annood"):
+            continue  # the out-of-domain set, built by synthetic_sets()
+        for f in sorted(ann_dir.glob("*.jsonl")):
+            target = second if "agree_" in f.name else primary
+            for rec in read(f):
+                rec["annotator"] = ann_dir.name
+                target[rec["id"]] = rec
+    adjudicated = {r["id"]: r for r in read(ANN / "adjudicated.jsonl")} if (ANN / "adjudicated.jsonl").exists() else {}
+
+    # ------------------------------------------------------------ agreement
+    both = sorted((set(primary) & set(second)) - set(round3))
+    agreement = agreement_study(primary, second, adjudicated, both, keys)
+    agreement3 = agreement_study(primary, second, adjudicated, sorted(set(primary) & set(second) & set(round3)), keys)
 
     # ------------------------------------------------------------- records
     records, skipped = [], 0
@@ -130,6 +143,8 @@ def main() -> None:
     records.sort(key=lambda r: r["id"])
 
     # ------------------------------------------------ duplicates and splits
+    late = [r for r in records if r["id"] in round3]
+    records = [r for r in records if r["id"] not in round3]
     norm = [normalize(r["text"]) for r in records]
     parent = list(range(len(records)))
 
@@ -155,6 +170,22 @@ def main() -> None:
     by_split = defaultdict(list)
     for r, s in zip(records, assign, strict=True):
         by_split[s].append(r)
+    # Round 3 joins train, except comments that duplicate (exactly or nearly) one already in any
+    # split: those are dropped, so that no text straddles train and dev/test.
+    dup3 = {normalize(r["text"]) for r in records}
+    texts = [r["text"] for r in records] + [r["text"] for r in late]
+    n_old, clash = len(records), set()
+    for i, j in near_duplicate_pairs(texts, threshold=0.8):
+        i, j = sorted((i, j))
+        if j >= n_old:
+            clash.add(j - n_old)  # of two round-3 near-duplicates the first is kept
+    kept3 = []
+    for n, r in enumerate(late):
+        if n not in clash and normalize(r["text"]) not in dup3:
+            dup3.add(normalize(r["text"]))
+            kept3.append(r)
+    records = records + kept3
+    by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
 
@@ -171,6 +202,13 @@ def main() -> None:
         "near_duplicate_pairs_grouped": len(near),
         "per_label": {k: {s: counts[s][k] for s in PROPORTIONS} for k in keys},
         "agreement": agreement,
+    }
+    stats["round3"] = {
+        "annotated": len(late),
+        "kept_in_train": len(kept3),
+        "dropped_as_duplicates": len(late) - len(kept3),
+        "per_label": dict(Counter(lab for r in kept3 for lab in r["labels"])),
+        "agreement": agreement3,
     }
     stats["synthetic"] = synthetic_sets(keys)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
