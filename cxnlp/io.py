@@ -125,13 +125,38 @@ def read_chunks(
         else:
             raise InputError(f"{path}: unsupported format {kind!r}")
     except UnicodeDecodeError as exc:
+        where = _undecodable_line(path, gz, encoding) if path != "-" else None
+        at = f"line {where[0]}: bytes {where[1]!r}" if where else f"bytes {exc.start}-{exc.end} of a chunk"
         raise InputError(
-            f"{path}: bytes {exc.start}-{exc.end} of a chunk are not valid {encoding} ({exc.reason}); "
+            f"{path}: {at} are not valid {encoding} ({exc.reason}); "
             "pass --encoding (e.g. latin-1) or --encoding-errors replace"
         ) from None
 
 
+def _undecodable_line(path: str, gz: bool, encoding: str) -> tuple[int, bytes] | None:
+    """The first line (1-based) that does not decode, with the offending bytes; the error path only.
+
+    Decoding runs over 8 KB blocks, so the exception cannot say which line it was in; scanning the
+    raw bytes again line by line can.
+    """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                return n, raw[max(0, exc.start - 10) : exc.end + 10]
+    return None
+
+
 def _read_csv(path, gz, kind, chunk_size, encoding, errors, stats) -> Iterator[pd.DataFrame]:
+    # The csv module rather than pandas: its ``line_num`` gives the physical line of every record
+    # (quoted fields may span lines), which pandas does not pass to ``on_bad_lines``.  Semantics
+    # follow pandas' defaults: blank lines skipped, short rows padded, rows with more fields than
+    # the header rejected, empty fields read as missing.
+    csv.field_size_limit(1 << 30)  # a single 100,000-character comment must not be an error
     with _text_stream(path, gz, encoding, errors) as fh:
         head = fh.read(65536)
         delim = "\t"
@@ -140,28 +165,35 @@ def _read_csv(path, gz, kind, chunk_size, encoding, errors, stats) -> Iterator[p
                 delim = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
             except csv.Error:
                 delim = ","
-        # Line numbers of bad rows: pandas reports them through on_bad_lines.
-        stream = _Prepend(head, fh)
-
-        def bad(line: list[str]) -> None:
-            stats.rejected.append(f"{path}: malformed CSV row with {len(line)} fields: {delim.join(line)[:80]!r}")
-            return None
-
-        reader = pd.read_csv(
-            stream,
-            sep=delim,
-            chunksize=chunk_size,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            engine="python",
-            on_bad_lines=bad,
-            index_col=False,
-        )
+        reader = csv.reader(_Prepend(head, fh), delimiter=delim)
+        line = 1
         try:
-            yield from reader
-        except pd.errors.ParserError as exc:
-            raise InputError(f"{path}: {exc}") from None
+            header = next(reader, None)
+            if header is None:
+                return
+            width = len(header)
+            rows: list[list[str | None]] = []
+            while True:
+                line = reader.line_num + 1  # where the next record starts
+                rec = next(reader, None)
+                if rec is None:
+                    break
+                if not rec:
+                    continue
+                if len(rec) > width:
+                    stats.rejected.append(
+                        f"{path}: line {line}: malformed CSV row with {len(rec)} fields (header has {width}): "
+                        f"{delim.join(rec)[:80]!r}"
+                    )
+                    continue
+                rows.append([v if v != "" else None for v in rec] + [None] * (width - len(rec)))
+                if len(rows) == chunk_size:
+                    yield pd.DataFrame(rows, columns=header, dtype=object)
+                    rows = []
+        except csv.Error as exc:
+            raise InputError(f"{path}: line {line}: unreadable CSV ({exc})") from None
+        if rows:
+            yield pd.DataFrame(rows, columns=header, dtype=object)
 
 
 class _Prepend(io.TextIOBase):

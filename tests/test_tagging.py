@@ -138,19 +138,22 @@ def test_wide_csv_parquet_and_xlsx_outputs(tmp_path: Path, sample) -> None:
 
 def test_bad_inputs(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text('id,comment\n1,"Rude clerk"\n2,"ok",extra,fields\n3,\n4,Lovely staff\n1,dup id\n', "utf-8")
+    # Record 1 spans lines 2-3 (a quoted newline), so the malformed record is on physical line 4.
+    bad.write_text('id,comment\n1,"Rude\nclerk"\n2,"ok",extra,fields\n3,\n4,Lovely staff\n1,dup id\n', "utf-8")
     out = tmp_path / "bad.tagged.jsonl"
     res = runner.invoke(app, ["tag", str(bad), "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["1", "3", "4", "1"]  # CSV values are kept as written
     assert rows[1]["status"] == "empty" and rows[0]["status"] == "ok"
-    assert "1 rejected" in res.output and "malformed CSV row" in res.output
+    assert "1 rejected" in res.output and "line 4: malformed CSV row with 4 fields" in res.output
+    assert rows[0]["comment"] == "Rude\nclerk"
     assert "repeat an id" in res.output
     latin = tmp_path / "latin.csv"
-    latin.write_bytes("id,comment\n1,Caf\xe9 staff were rude\n".encode("latin-1"))
+    latin.write_bytes("id,comment\n1,Nice\n2,Caf\xe9 staff were rude\n".encode("latin-1"))
     res = runner.invoke(app, ["tag", str(latin), "--out", str(tmp_path / "l.jsonl")])
-    assert res.exit_code == 1 and "not valid utf-8" in res.output and "--encoding" in res.output
+    assert res.exit_code == 1 and "line 3:" in res.output and "not valid utf-8" in res.output
+    assert "--encoding" in res.output
     res = runner.invoke(app, ["tag", str(latin), "--out", str(tmp_path / "l.jsonl"), "--encoding-errors", "replace"])
     assert res.exit_code == 0
     nocol = tmp_path / "nocol.csv"
