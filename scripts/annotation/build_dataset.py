@@ -310,7 +310,15 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         f1 = "n/a" if v["f1"] is None else f"{v['f1']:.3f}"
         kp = "n/a" if v["kappa"] is None else f"{v['kappa']:.3f}"
         arows.append(f"| `{k}` | {v['a']} | {v['b']} | {f1} | {kp} |")
+    r3 = stats["round3"]
     card = template.format(
+        r3_annotated=r3["annotated"],
+        r3_random=stats["sampling"].get("random3", 0),
+        r3_kept=r3["kept_in_train"],
+        r3_dropped=r3["dropped_as_duplicates"],
+        r3_agree_n=r3["agreement"]["comments"],
+        r3_agree_micro=r3["agreement"].get("micro_f1"),
+        r3_agree_exact=r3["agreement"].get("exact_match"),
         total=stats["total"],
         train=stats["comments"]["train"],
         dev=stats["comments"]["dev"],
