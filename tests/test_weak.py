@@ -75,6 +75,20 @@ CASES = [
     ("The manager was very condescending and treated me like an idiot.", {"condescension"}, set()),
     ("All I got was a canned response.", {"robotism"}, set()),
     ("Such caring staff.", {"empathy+"}, {"empathy-"}),
+    # broad call-centre cues (``*_broad`` and friends)
+    ("She said it had to be paid in full before they could help.", {"rulebook"}, set()),
+    ("I paid the loan in full last year.", set(), {"rulebook"}),  # no one said it: not a rule cited
+    ("They laughed and hung up on me.", {"brush_off"}, set()),
+    ("He refused to transfer me to a supervisor.", {"brush_off"}, set()),
+    ("They refused my refund request twice.", {"problem_solving-"}, set()),
+    ("They keep calling my work and my family members.", {"professionalism-", "attentiveness-"}, set()),
+    ("I was told someone would call me, but I never heard back.", {"professionalism-"}, set()),
+    ("Each representative gave me different information.", {"expertise-"}, set()),
+    ("The agent kept talking over me.", {"attentiveness-"}, set()),
+    ("I was told to call another department and then routed to a third.", {"runaround"}, set()),
+    ("I did not need to call anyone else and nobody blamed me.", set(), {"runaround"}),
+    ("I explained my situation and he said it was not their problem.", {"empathy-"}, set()),
+    ("It is impossible to reach anyone, every call goes to voicemail.", {"responsiveness-"}, set()),
 ]
 
 
