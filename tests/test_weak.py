@@ -75,6 +75,20 @@ CASES = [
     ("The manager was very condescending and treated me like an idiot.", {"condescension"}, set()),
     ("All I got was a canned response.", {"robotism"}, set()),
     ("Such caring staff.", {"empathy+"}, {"empathy-"}),
+    # broad call-centre cues (``*_broad`` and friends)
+    ("She said it had to be paid in full before they could help.", {"rulebook"}, set()),
+    ("I paid the loan in full last year.", set(), {"rulebook"}),  # no one said it: not a rule cited
+    ("They laughed and hung up on me.", {"brush_off"}, set()),
+    ("He refused to transfer me to a supervisor.", {"brush_off"}, set()),
+    ("They refused my refund request twice.", {"problem_solving-"}, set()),
+    ("They keep calling my work and my family members.", {"professionalism-", "attentiveness-"}, set()),
+    ("I was told someone would call me, but I never heard back.", {"professionalism-"}, set()),
+    ("Each representative gave me different information.", {"expertise-"}, set()),
+    ("The agent kept talking over me.", {"attentiveness-"}, set()),
+    ("I was told to call another department and then routed to a third.", {"runaround"}, set()),
+    ("I did not need to call anyone else and nobody blamed me.", set(), {"runaround"}),
+    ("I explained my situation and he said it was not their problem.", {"empathy-"}, set()),
+    ("It is impossible to reach anyone, every call goes to voicemail.", {"responsiveness-"}, set()),
 ]
 
 
@@ -219,6 +233,32 @@ def test_one_sided_sparse_key_does_not_collapse() -> None:
     assert p[L[:, 0] == -1].max() < 0.05
 
 
+def test_related_key_votes_are_evidence_for_the_key() -> None:
+    # problem_solving- is present whenever runaround is (convention 13); its own LF finds 40 % of it, the
+    # runaround LF finds 80 % of the runarounds.  A runaround vote alone should then say problem_solving-.
+    rng = np.random.default_rng(0)
+    n = 20_000
+    ps = rng.random(n) < 0.1
+    ra = ps & (rng.random(n) < 0.5)
+    own = np.where(ps & (rng.random(n) < 0.4), 1, np.where(~ps & (rng.random(n) < 0.002), 1, -1))
+    ra_lf = np.where(ra & (rng.random(n) < 0.8), 1, np.where(~ra & (rng.random(n) < 0.001), 1, -1))
+    ra_lf2 = np.where(ra & (rng.random(n) < 0.5), 1, -1)
+    L = np.stack([own, ra_lf, ra_lf2], axis=1).astype(np.int8)
+    sources = [("own.v1", "problem_solving-"), ("ra.v1", "runaround"), ("ra2.v1", "runaround")]
+    votes = Votes(sources, L, [{} for _ in range(n)])
+    k = list(TAX.keys).index("problem_solving-")
+    only_ra = (own == -1) & (ra_lf == 1) & (ra_lf2 == 1)
+    with_rel = LabelModel(TAX).fit(votes)
+    assert with_rel.models["problem_solving-"].related == ["runaround"]
+    p = with_rel.predict_proba(votes)[:, k]
+    p0 = LabelModel(TAX, related={}).fit(votes).predict_proba(votes)[:, k]
+    # Two sources for the key are not enough to identify it without labels, so the posterior stays modest
+    # (about 0.3 here, the true value is 1); without the related key it is the base rate.
+    assert p[only_ra].min() > 0.2 > 0.05 > p0[only_ra].max()
+    assert p[(own == -1) & (ra_lf == -1) & (ra_lf2 == -1)].max() < 0.1
+    assert any(st["lf"] == "key:runaround" for st in with_rel.lf_stats())
+
+
 def test_majority_vote_and_implications() -> None:
     votes = Votes(
         [("a.v1", "coldness"), ("b.v1", "coldness"), ("c.v1", "friendliness+")],
@@ -239,6 +279,7 @@ def test_label_model_save_load_round_trip(tmp_path: Path, labeler: WeakLabeler) 
     lm.fit_thresholds(votes)
     lm.save(tmp_path / "lm.json")
     again = LabelModel.load(tmp_path / "lm.json", TAX)
+    assert again.models["problem_solving-"].related == lm.models["problem_solving-"].related
     assert np.allclose(lm.predict_proba(votes), again.predict_proba(votes))
     assert np.array_equal(lm.predict(votes), again.predict(votes))
 

@@ -925,6 +925,188 @@ _lf(
     negated="skip",
 )
 
+# ------------------------------------------------ broad call-centre cues (``*_broad``)
+# The keys with the weakest LFs (rulebook, runaround, empathy-, attentiveness-, responsiveness-,
+# professionalism-, problem_solving-, brush_off) are mostly described in CFPB narratives without the
+# sin's own word: "she said it had to be paid in full", "I called several times", "they keep calling
+# my work".  These LFs catch such phrasings.  They are right less often than the anchored families
+# above (roughly 0.3-0.6 on the train split) and overlap them: the label model weighs them, which is
+# the point of having one.  They are registered after the precise LFs, so where both match the same
+# words only the precise one votes.
+TOLD = _words("said|says|told|tells|stated|states|informed|explained|advised|insisted|replied|responded|claimed")
+_lf(
+    "rule_cited_broad",
+    "rulebook",
+    _words(
+        "not required to|not obligated|not obliged|no obligation|under no obligation|paid in full|in full before|"
+        "can not be done|does not allow|do not allow|doesn't allow|don't allow|did not allow|didn't allow|"
+        "inflexible|inflexibility|refused to bend|would not bend|wouldn't bend|won't bend|would not budge|"
+        "wouldn't budge|won't budge|does not work like that|doesn't work like that|that's how it works|"
+        "that is how it works|federal law|state law|by law|within its rights|within their rights|"
+        "their procedure|the procedure|the process|internal|only way|the requirement|requirements|"
+        "not eligible|wasn't eligible|was not eligible|didn't qualify|did not qualify|do not qualify|"
+        "unless i|unless we|until i|until the|had to be|has to be|must be"
+    ),
+    anchor="any",
+    context=[*TOLD, "because", "due", "since"],
+    context_window=8,
+    negated="skip",
+)
+_lf(
+    "hung_up_on",
+    "brush_off",
+    _words(
+        "hang up on me|hangs up on me|hung up on me|hang up on us|hung up on us|got hung up on|got hang up on|"
+        "disconnected the call|disconnected me|disconnected the phone|disconnected on me|"
+        "hung up in my face|hung the phone up on me"
+    ),
+    anchor="any",
+    negated="absent",
+)
+_lf(
+    "escalation_refused",
+    "brush_off",
+    _words(
+        "refused to elevate|refused to transfer|would not transfer me|wouldn't transfer me|won't transfer me|"
+        "will not transfer me|not transfer me|refused to let me speak|not let me speak to|denied my request to speak|"
+        "refused to get a supervisor|refused to get a manager|refused to get me a|only to be denied|"
+        "avoided letting me|would not let me talk|won't let me talk|not let me talk|would not give me|"
+        "wouldn't give me|refused to provide|refused to answer|refuse to answer|refuses to answer|"
+        "couldn't give me|could not give me|wont talk to me|won't talk to me|will not talk to me|"
+        "would not talk to me|wouldn't talk to me|refused to speak with me|refuse to speak with me|"
+        "will not speak with me|won't speak with me|would not speak with me"
+    ),
+    anchor="any",
+)
+_lf(
+    "refused_request_broad",
+    "problem_solving-",
+    _words(
+        "refused my|refused our|refused the|refused us|refused any|refused it|denied my|denied our|rejected my|"
+        "rejected our|will not accept|won't accept|would not accept|wouldn't accept|refused to accept|"
+        "not accepting|no options|no option|offered no|no remedy|no relief|no help|no solution|"
+        "never resolved|no one seems to be able|nobody seems to be able|nobody is able|no one is able|"
+        "can't help me|cannot help me|can not help me|could not help me|couldn't help me|won't help|"
+        "will not help|would not help|wouldn't help|not able to help|unable to help|can't get help|"
+        "cannot get help|still can't|still cannot|all in vain|in vain|got nowhere|getting nowhere|"
+        "get nowhere|went nowhere|no progress|nothing was done|still waiting|to no avail"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+_lf(
+    "third_party_contact",
+    "professionalism-",
+    _words(
+        "called my employer|calling my employer|call my employer|contacted my employer|contacting my employer|"
+        "called my job|calling my job|call my job|called my work|calling my work|call my work|called me at work|"
+        "calling me at work|call me at work|called my family|calling my family|contacted my family|"
+        "call my family|called my references|calling my references|contacted my references|"
+        "calling all of my references|called my mother|called my father|called my parents|called my sister|"
+        "called my brother|called my neighbors|called my neighbours|my family members|my references|"
+        "disclosed my|disclosing my|shared my personal|my personal information|bully|bullied|bullying|"
+        "cussing|cussed|curse words|foul language|profanity|vulgar|harassing|harassed|harassment|harrassment|"
+        "harrasment|harrasing|harassing phone calls"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+_lf(
+    "broken_promise_broad",
+    "professionalism-",
+    _words(
+        "never heard back|never heard from|never heard anything|was never contacted|were never contacted|"
+        "never contacted me|nobody called|no one called|never received a call|never got a call|never fulfilled|"
+        "never honored|never honoured|did not honor|didn't honor|did not honour|didn't honour|not honored|"
+        "went back on|back on their word|gave me their word|their word|never did|never happened|they did not|"
+        "they didn't|which they did not|which they didn't|nothing changes|nothing changed"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+_lf(
+    "inconsistent_info",
+    "expertise-",
+    _words(
+        "different information|different info|different reasons|different explanations|conflicting|"
+        "inconsistent information|inconsistent answers|miscommunication|misspoke|misinformed|"
+        "make up their mind|make up their minds|each agent|every agent|each representative|every representative|"
+        "each rep|every rep|each time i call|every time i call|every time i called|each time i called|"
+        "seems to have any information|seem to have any information|no one seems to know|nobody seems to know|"
+        "answer my questions|answer my question|answer any questions|answer any of my questions|"
+        "could not explain|couldn't explain|can not explain|cannot explain|can't explain|unable to explain|"
+        "not sure why|not sure what|not sure how|unsure|lied to me about|lied about"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+_lf(
+    "not_listening_broad",
+    "attentiveness-",
+    _words(
+        "talk over me|talked over me|talking over me|talks over me|get a word in|let me finish|let me explain|"
+        "didn't want to hear|did not want to hear|refused to hear|refuse to hear|deaf ears|not hearing me|"
+        "keep calling|kept calling|keeps calling|continue to call|continued to call|continues to call|"
+        "still calling|still call|asked them to stop|asked them not to call|told them to stop|told them not to call|"
+        "requested that they stop|requested they stop|to stop calling|stop calling me|not to call me|"
+        "not call me at work|repeatedly asked|repeatedly requested|despite my|despite having|despite me|"
+        "disregard|disregarded|disregarding|did not read|didn't read|did not look at|didn't look at|"
+        "not the question i asked|same questions|same question|ignores|ignoring my|ignored my"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+_lf(
+    "runaround_broad",
+    "runaround",
+    _words(
+        "run a round|run arounds|runarounds|round and round|routed|rerouted|re-routed|different departments|"
+        "several departments|multiple departments|many departments|every department|each department|"
+        "blame|blamed|blaming|pointed the finger|point the finger|elevated to|escalated to|turned over to|"
+        "handed off|handed over to|on their end|on your end|your bank's end|directed to contact|"
+        "directed to call|was directed|were directed|told to call|told to contact|need to call|needed to call|"
+        "would need to call|have to call|need to contact|needed to contact|would need to contact|"
+        "have to contact|had to contact|reach out to|go through|several representatives|four representatives|"
+        "three representatives|multiple representatives|different representatives|different reps|several agents|"
+        "multiple agents|different agents|several people|multiple people|many people|each person|everyone i spoke"
+    ),
+    anchor="any",
+    # "did not need to call", "no one blamed": a negated cue does not say there was no runaround, and
+    # absent votes from a cue list this broad mostly fall on comments that do describe one.
+    negated="skip",
+)
+_lf(
+    "hardship_ignored_broad",
+    "empathy-",
+    _words(
+        "explained my situation|explained our situation|explained my circumstances|explained my hardship|"
+        "explained the situation|explained this to|explained that i|explained to them|"
+        "going through a hardship|financial hardship|hardship|extenuating circumstances|time of need|"
+        "begging|begged|pleaded|pleading|i cried|was crying|in tears|without empathy|without compassion|"
+        "no compassion|not their problem|my problem|treated me poorly|treated us poorly|poorly treated|"
+        "lost my job|single mom|single mother|struggling"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+_lf(
+    "unreachable_broad",
+    "responsiveness-",
+    _words(
+        "impossible to get|impossible to reach|impossible to contact|can't reach|cannot reach|can not reach|"
+        "could not reach|couldn't reach|unable to reach|unable to get through|can't get through|"
+        "couldn't get through|could not get through|can't get anyone|cannot get anyone|couldn't get anyone|"
+        "could not get anyone|no one picks up|nobody picks up|never picks up|never answers|voicemail|voice mail|"
+        "called several times|called multiple times|called numerous times|called many times|called over|"
+        "called every day|calling every day|over and over|countless calls|numerous calls|numerous phone calls|"
+        "several calls|multiple calls|many calls|several phone calls|multiple phone calls|calls to their|"
+        "on mute|long holds|long hold|return calls|return my calls|returned my calls|ignored my calls|"
+        "ignored my emails|ignored my messages|months later|weeks later|still haven't heard|still have not heard"
+    ),
+    anchor="not_thing",
+    negated="skip",
+)
+
 # ----------------------------------------------------- comment-level absence
 # Labels describe people (guideline rule 1, convention 9).  A comment that names no person, no
 # conversation and no manner word is about the room, the price or a company process: every key absent.

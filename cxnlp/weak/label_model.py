@@ -29,6 +29,11 @@ independent given ``y``) push it the other way.  Two priors hold it:
   and carried over to the corpus's patterns (the labeled data was sampled by
   its text, so P(y | votes) transfers where P(y) does not).
 
+Related keys (:data:`DEFAULT_RELATED`) add evidence across keys: for ``problem_solving-`` the majority
+vote of the brush_off, rulebook and runaround LFs is one more source (the guideline labels those sins
+with ``problem_solving-``), for ``friendliness-`` that of coldness and condescension.  The model
+estimates their rates like any LF's, so a related key that often fires without the key counts little.
+
 Labeled comments (the dev split), when given, also enter EM with their class
 observed (semi-supervised).  :meth:`LabelModel.calibrate` optionally fits
 per-key Platt scaling on them (better calibrated, but it costs F1 on the
@@ -46,7 +51,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +62,19 @@ from cxnlp.taxonomy import Taxonomy
 from cxnlp.weak.apply import Votes
 
 OUTCOMES = ("abstain", "absent", "present")
+RELATED_PREFIX = "key:"
+
+# Keys whose votes are evidence for another key (guideline LABELS.md 1.1): a sin that describes *how* the
+# customer's issue stayed unresolved comes with ``problem_solving-`` (convention 13: brush_off, rulebook,
+# runaround); a named hostile or contemptuous manner comes with ``friendliness-`` (convention 11, and
+# condescension is labeled with it 4 times in 5 on the train split).  Majority vote gets only the
+# taxonomy's hard implications (coldness -> friendliness-); these are soft: the label model estimates,
+# without labels, how often the related key's majority vote fires when the key is present and when it is
+# absent, as for any LF.
+DEFAULT_RELATED: dict[str, tuple[str, ...]] = {
+    "problem_solving-": ("brush_off", "rulebook", "runaround"),
+    "friendliness-": ("coldness", "condescension"),
+}
 
 
 @dataclass
@@ -67,24 +85,25 @@ class KeyModel:
     sources: list[int]  # columns of the vote matrix
     names: list[str]  # LF names of those columns
     prior: float  # P(y=1) on the unlabeled data
-    theta: np.ndarray  # (m, 2, 3): P(outcome | y)
+    theta: np.ndarray  # (m + len(related), 2, 3): P(outcome | y)
     iterations: int = 0
+    related: list[str] = field(default_factory=list)  # related keys whose majority vote is evidence too
 
     def log_odds(self, obs: np.ndarray, prior: float | None = None) -> np.ndarray:
         """obs: (n, m) outcome indices (0 abstain, 1 absent, 2 present)."""
         p = self.prior if prior is None else prior
         p = min(max(p, 1e-6), 1 - 1e-6)
         lo = np.full(obs.shape[0], np.log(p) - np.log1p(-p))
-        if self.sources:
+        if obs.shape[1]:
             lt = np.log(self.theta)
-            m = np.arange(len(self.sources))
+            m = np.arange(obs.shape[1])
             lo += (lt[m, 1, obs] - lt[m, 0, obs]).sum(axis=1)
         return lo
 
     def lf_stats(self) -> list[dict[str, Any]]:
         """Per source: estimated P(present|y=1), P(present|y=0), precision of its present votes."""
         out = []
-        for j, name in enumerate(self.names):
+        for j, name in enumerate(self.names + [f"{RELATED_PREFIX}{r}" for r in self.related]):
             tp, fp = self.theta[j, 1, 2], self.theta[j, 0, 2]
             fire = self.prior * tp + (1 - self.prior) * fp
             out.append(
@@ -107,6 +126,7 @@ class KeyModel:
             "prior": self.prior,
             "theta": np.round(self.theta, 8).tolist(),
             "iterations": self.iterations,
+            "related": self.related,
         }
 
 
@@ -130,6 +150,7 @@ class LabelModel:
         prior_strength: float = 10.0,
         prior_recall: float = 0.5,
         class_prior_weight: float = 0.5,
+        related: dict[str, Sequence[str]] | None = None,
     ) -> None:
         self.taxonomy = taxonomy or Taxonomy.default()
         self.keys = list(self.taxonomy.keys)
@@ -142,6 +163,9 @@ class LabelModel:
         self.prior_strength = prior_strength
         self.prior_recall = prior_recall
         self.class_prior_weight = class_prior_weight
+        # Related-key evidence (see DEFAULT_RELATED); ``related={}`` turns it off.
+        rel = DEFAULT_RELATED if related is None else related
+        self.related = {k: [r for r in rs if r in self.keys and r != k] for k, rs in rel.items() if k in self.keys}
         self.models: dict[str, KeyModel] = {}
         self.sources: list[tuple[str, str]] = []
         self.calibrator: PlattCalibrator | None = None
@@ -157,16 +181,17 @@ class LabelModel:
         self.sources = list(votes.sources)
         for k_i, key in enumerate(self.keys):
             cols = votes.columns(key)
-            obs = (votes.L[:, cols] + 1).astype(np.int8)
-            lab_obs = (labeled.L[:, cols] + 1).astype(np.int8) if labeled is not None else None
+            related = [r for r in self.related.get(key, []) if votes.columns(r)]
+            obs = _observations(votes, cols, related)
+            lab_obs = _observations(labeled, cols, related) if labeled is not None else None
             lab_y = np.asarray(y)[:, k_i].astype(float) if y is not None else None
-            self.models[key] = self._fit_key(key, cols, obs, lab_obs, lab_y)
+            self.models[key] = self._fit_key(key, cols, related, obs, lab_obs, lab_y)
         return self
 
-    def _fit_key(self, key, cols, obs, lab_obs, lab_y) -> KeyModel:
+    def _fit_key(self, key, cols, related, obs, lab_obs, lab_y) -> KeyModel:
         names = [self.sources[j][0] for j in cols]
-        m = len(cols)
-        km = KeyModel(key, list(cols), names, prior=0.0, theta=np.full((m, 2, 3), 1 / 3))
+        m = obs.shape[1]
+        km = KeyModel(key, list(cols), names, prior=0.0, theta=np.full((m, 2, 3), 1 / 3), related=list(related))
         if obs.shape[0] == 0 and lab_y is None:
             return km
         # Distinct vote patterns with their counts (most comments: every LF abstains).
@@ -182,11 +207,12 @@ class LabelModel:
             lab_y = np.zeros(0) if lab_y is None else lab_y
         # Class-prior prior: the LFs' present votes are right ``prior_precision`` of the time and find
         # ``prior_recall`` of the key's occurrences, so P(y=1) ~ precision * coverage / recall.
-        net = (patterns == 2).sum(1) - (patterns == 1).sum(1)
+        own = patterns[:, : len(cols)]
+        net = (own == 2).sum(1) - (own == 1).sum(1)
         coverage = float(counts[net > 0].sum() / max(counts.sum(), 1))
         pi0 = self.prior_precision * coverage / self.prior_recall
         if len(lab_w):
-            pi0 = _transferred_prior(patterns, counts, lab_patterns, lab_y)
+            pi0 = _transferred_prior(own, counts, lab_patterns[:, : len(cols)], lab_y)
         pi0 = min(self.max_prior, max(1e-4, pi0))
         cpw = self.class_prior_weight
         self._prior_counts = self._confusion_prior(patterns, counts, lab_patterns, lab_w, pi0)
@@ -245,10 +271,10 @@ class LabelModel:
 
     @staticmethod
     def _loglik(km: KeyModel, patterns, counts) -> float:
-        if not km.sources:
+        if not patterns.shape[1]:
             return 0.0
         lt = np.log(km.theta)
-        m = np.arange(len(km.sources))
+        m = np.arange(patterns.shape[1])
         l1 = np.log(km.prior) + lt[m, 1, patterns].sum(1)
         l0 = np.log1p(-km.prior) + lt[m, 0, patterns].sum(1)
         return float((counts * np.logaddexp(l1, l0)).sum())
@@ -269,7 +295,7 @@ class LabelModel:
         out = np.zeros((len(votes), len(self.keys)))
         for k_i, key in enumerate(self.keys):
             km = self.models[key]
-            out[:, k_i] = km.log_odds((votes.L[:, km.sources] + 1).astype(np.int8))
+            out[:, k_i] = km.log_odds(_observations(votes, km.sources, km.related))
         return out
 
     def predict_proba(self, votes: Votes, calibrated: bool = True, implications: bool = True) -> np.ndarray:
@@ -325,13 +351,28 @@ class LabelModel:
             if d is None:
                 raise ValueError(f"{path}: no parameters for key {key!r}")
             cols = [index[(n, key)] for n in d["names"]]
-            theta = np.array(d["theta"], dtype=float).reshape(len(cols), 2, 3)
-            self.models[key] = KeyModel(key, cols, d["names"], d["prior"], theta, d.get("iterations", 0))
+            related = list(d.get("related", []))
+            theta = np.array(d["theta"], dtype=float).reshape(len(cols) + len(related), 2, 3)
+            self.models[key] = KeyModel(key, cols, d["names"], d["prior"], theta, d.get("iterations", 0), related)
         if data.get("calibration"):
             self.calibrator = PlattCalibrator.from_dict(data["calibration"])
         if data.get("thresholds") is not None:
             self.thresholds = np.asarray(data["thresholds"], dtype=float)
         return self
+
+
+def _observations(votes: Votes, cols: Sequence[int], related: Sequence[str]) -> np.ndarray:
+    """(n, len(cols) + len(related)) outcome indices: the key's own sources (0 abstain, 1 absent, 2 present),
+    then per related key its majority vote as a one-sided source (2 where more of its LFs vote present than
+    absent, else 0)."""
+    own = (votes.L[:, list(cols)] + 1).astype(np.int8)
+    if not related:
+        return own
+    extra = np.zeros((len(votes), len(related)), dtype=np.int8)
+    for r_i, r in enumerate(related):
+        block = votes.L[:, votes.columns(r)]
+        extra[:, r_i] = np.where((block == 1).sum(1) > (block == 0).sum(1), 2, 0)
+    return np.concatenate([own, extra], axis=1)
 
 
 def _transferred_prior(patterns: np.ndarray, counts: np.ndarray, lab_patterns: np.ndarray, lab_y: np.ndarray) -> float:
