@@ -73,8 +73,10 @@ def comments() -> pd.DataFrame:
     for split in ("train", "dev", "test"):
         with open(ROOT / f"data/annotated/{split}.jsonl", encoding="utf-8") as fh:
             rows += [json.loads(line) for line in fh]
-    annotated = pd.DataFrame(rows)[["id", "source", "text"]].sample(n=1700, random_state=7)
     sample = pd.read_csv(ROOT / "data/sample_comments.csv", dtype=str).rename(columns={"comment": "text"})
+    annotated = pd.DataFrame(rows)[["id", "source", "text"]]
+    # Some sample comments were annotated too: results are matched by id, so ids must be unique.
+    annotated = annotated[~annotated["id"].isin(sample["id"])].sample(n=1700, random_state=7)
     long_text = " ".join(annotated["text"].head(40))  # one ~30,000-character comment: windows
     edge = pd.DataFrame(
         {

@@ -268,10 +268,13 @@ class FastScorer(Scorer):
         if len(texts) == 0:
             return np.zeros((0, len(self.keys)), dtype=np.float32)
         X, dense = self._parts(texts)
-        # The two blocks are multiplied separately: stacking them would copy every row first.
+        # The two blocks are multiplied separately: stacking them would copy every row first.  The
+        # dense block goes through scipy's row-by-row product too, not BLAS: BLAS rounds a row
+        # differently depending on the batch's shape, so equal segments (a repeated sentence) could
+        # get logits a bit apart, and the evidence would then depend on how rows were batched.
         out = np.asarray(X @ self.coef[: X.shape[1]]) + self.intercept
         if dense is not None:
-            out += dense @ self.coef[X.shape[1] :]
+            out += sp.csr_matrix(dense) @ self.coef[X.shape[1] :]
         return out
 
     # ------------------------------------------------------------------ I/O
