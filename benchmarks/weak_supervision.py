@@ -43,12 +43,13 @@ FILES = [
 
 
 def mv_probs(votes, keys) -> np.ndarray:
-    """Majority vote as a probability: share of a key's non-abstaining votes that say present."""
+    """Majority vote as a probability: share of a key's non-abstaining voters that say present (0 where a gate
+    rules the key out)."""
     out = np.zeros((len(votes), len(keys)))
     for k, key in enumerate(keys):
-        block = votes.L[:, votes.columns(key)]
+        block = votes.L[:, votes.voters(key)]
         on = (block >= 0).sum(1)
-        out[:, k] = np.where(on > 0, (block == 1).sum(1) / np.maximum(on, 1), 0.0)
+        out[:, k] = np.where((on > 0) & ~votes.gated(key), (block == 1).sum(1) / np.maximum(on, 1), 0.0)
     return out
 
 
