@@ -142,7 +142,7 @@ def _undecodable_line(path: str, gz: bool, encoding: str) -> tuple[int, bytes] |
     import codecs
 
     decoder = codecs.getincrementaldecoder(encoding)()
-    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+    with gzip.open(path, "rb") if gz else open(path, "rb") as fh:
         for n, raw in enumerate(fh, 1):
             try:
                 decoder.decode(raw)

@@ -284,6 +284,76 @@ def test_label_model_save_load_round_trip(tmp_path: Path, labeler: WeakLabeler) 
     assert np.array_equal(lm.predict(votes), again.predict(votes))
 
 
+# ------------------------------------------------------------------------ gates
+def test_gate_is_declared_in_the_registry_and_only_rules_keys_out() -> None:
+    from cxnlp.weak import CommentLF, Vote
+
+    tax = ONE
+
+    def scope(text, clauses):  # out of scope: no "clerk"; a present vote from a gate is dropped
+        return [Vote("x", 0, 0, len(text))] if "clerk" not in text else [Vote("x", 1, 0, len(text))]
+
+    registry.lf("test_scope.v1", lambda t: CommentLF("test_scope.v1", ["x"], scope), gate=True)
+    try:
+        lfset = build_lfs(tax, names=["test_scope.v1"])
+        assert lfset.lfs[0].gate and registry.is_gate("test_scope.v1")
+        v = WeakLabeler(lfset).apply(["The room was small.", "The clerk was fine."])
+        assert v.gates == frozenset({"test_scope.v1"})
+        assert v.voters("x") == [] and v.columns("x") == [0]
+        assert v.gated("x").tolist() == [True, False]
+        assert v.L[:, 0].tolist() == [0, -1]  # the gate's present vote is not recorded
+        assert v.subset([1]).gates == v.gates
+    finally:
+        registry.unregister("test_scope.v1")
+    assert not registry.is_gate("test_scope.v1")
+
+
+def test_no_staff_mentioned_is_a_gate(labeler: WeakLabeler) -> None:
+    assert "no_staff_mentioned.v1" in labeler.apply(["x"]).gates
+    v = labeler.apply(["The room was tiny and the wifi slow.", "The receptionist was rude."])
+    assert v.gated("coldness").tolist() == [True, False]
+    assert all(v.sources[j][0] != "no_staff_mentioned.v1" for j in v.voters("coldness"))
+
+
+def gated_votes(n: int = 20_000, seed: int = 0) -> tuple[Votes, np.ndarray, np.ndarray]:
+    """Synthetic votes (THETA1/THETA0) with a gate that rules out 60 % of the negatives."""
+    votes, y = synthetic(n, 0.15, seed=seed)
+    gate = ~y & (np.random.default_rng(seed + 100).random(n) < 0.6)
+    L = np.concatenate([votes.L, np.where(gate, 0, -1)[:, None].astype(np.int8)], axis=1)
+    sources = votes.sources + [("gate.v1", "x")]
+    return Votes(sources, L, [{} for _ in range(n)], frozenset({"gate.v1"})), y, gate
+
+
+def test_gate_decides_before_majority_vote_and_label_model() -> None:
+    votes, y, gate = gated_votes()
+    lm = LabelModel(ONE, class_prior_weight=0).fit(votes)
+    km = lm.models["x"]
+    assert km.names == [f"lf{j}.v1" for j in range(len(THETA1))]  # the gate is no voter, has no rates
+    p = lm.predict_proba(votes)[:, 0]
+    assert np.allclose(p[gate], lm.gate_prob)
+    two = gate & ((votes.L[:, :-1] == 1).sum(1) >= 2)
+    assert two.any() and majority_vote(votes, ["x"])[two, 0].max() == 0  # the gate wins over present votes
+    # Rates are estimated on the comments in scope, gated ones counting as known negatives.
+    assert np.abs(km.theta[:, 1, :] - THETA1).max() < 0.05
+    assert np.abs(km.theta[:, 0, :] - THETA0).max() < 0.05
+    assert abs(km.prior - 0.15 / (1 - 0.85 * 0.6)) < 0.03  # the class balance among the comments in scope
+    # With labeled comments, P(y=1) where the gate fires is measured (0 here) instead of assumed.
+    dev, y_dev, _ = gated_votes(2000, seed=5)
+    anchored = LabelModel(ONE).fit(votes, dev, y_dev[:, None].astype(int))
+    assert anchored.models["x"].gate_prob < 0.01
+
+
+def test_label_model_save_load_keeps_gates(tmp_path: Path) -> None:
+    votes, _, _ = gated_votes(3000)
+    lm = LabelModel(ONE, gate_prob=0.02).fit(votes)
+    lm.save(tmp_path / "lm.json")
+    again = LabelModel.load(tmp_path / "lm.json", ONE)
+    assert again.gates == frozenset({"gate.v1"}) and again.models["x"].gate_prob == 0.02
+    assert np.allclose(lm.predict_proba(votes), again.predict_proba(votes))
+    with pytest.raises(ValueError):
+        again.predict_proba(Votes(votes.sources, votes.L, votes.evidence))  # same columns, gate not declared
+
+
 # --------------------------------------------------------------------- analysis
 def test_lf_summary_coverage_overlap_conflict() -> None:
     votes = Votes(

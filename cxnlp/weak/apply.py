@@ -9,7 +9,10 @@ clauses where one of its cues matched.
 The result, :class:`Votes`, is a matrix with one row per comment and one
 column per *source*, an (LF, key) pair: -1 abstain, 0 absent, 1 present
 (present wins over absent when an LF votes both in one comment), plus the
-evidence spans (character offsets) of every present vote.
+evidence spans (character offsets) of every present vote.  Columns of *gate* LFs
+(:attr:`Votes.gates`, see :mod:`cxnlp.weak.lf`) are kept in the matrix but are
+not voters: :meth:`Votes.voters` leaves them out and :meth:`Votes.gated` says
+where they rule a key out.
 """
 
 from __future__ import annotations
@@ -46,28 +49,43 @@ class Votes:
     sources: list[tuple[str, str]]  # column j: (LF name, key)
     L: np.ndarray  # (n_comments, n_sources) int8: -1 abstain, 0 absent, 1 present
     evidence: list[dict[int, list[tuple[int, int]]]] = field(default_factory=list)  # per comment: column -> spans
+    gates: frozenset[str] = frozenset()  # names of the gate LFs among the sources
 
     def __len__(self) -> int:
         return self.L.shape[0]
 
     def columns(self, key: str) -> list[int]:
+        """All columns voting on ``key``, gates included."""
         return [j for j, (_, k) in enumerate(self.sources) if k == key]
+
+    def voters(self, key: str) -> list[int]:
+        """The columns voting on ``key`` that are evidence: gates left out."""
+        return [j for j, (n, k) in enumerate(self.sources) if k == key and n not in self.gates]
+
+    def gated(self, key: str) -> np.ndarray:
+        """(n,) bool: comments where a gate rules ``key`` out (a gate column votes absent)."""
+        cols = [j for j, (n, k) in enumerate(self.sources) if k == key and n in self.gates]
+        if not cols:
+            return np.zeros(len(self), dtype=bool)
+        return (self.L[:, cols] == ABSENT).any(axis=1)
 
     def keys(self) -> list[str]:
         return list(dict.fromkeys(k for _, k in self.sources))
 
     def subset(self, rows: Sequence[int]) -> Votes:
         rows = list(rows)
-        return Votes(self.sources, self.L[rows], [self.evidence[i] for i in rows])
+        return Votes(self.sources, self.L[rows], [self.evidence[i] for i in rows], self.gates)
 
     @staticmethod
     def concat(parts: Sequence[Votes]) -> Votes:
         if not parts:
             raise ValueError("nothing to concatenate")
         sources = parts[0].sources
-        if any(p.sources != sources for p in parts):
+        if any(p.sources != sources or p.gates != parts[0].gates for p in parts):
             raise ValueError("votes from different LF sets")
-        return Votes(sources, np.concatenate([p.L for p in parts]), [e for p in parts for e in p.evidence])
+        return Votes(
+            sources, np.concatenate([p.L for p in parts]), [e for p in parts for e in p.evidence], parts[0].gates
+        )
 
 
 class WeakLabeler:
@@ -134,12 +152,14 @@ class WeakLabeler:
                         self._record(L, evidence, i, lf_i, v.key, v.value, (v.start, v.end))
             if progress:
                 progress(len(chunk))
-        return Votes(list(self.sources), L, evidence)
+        return Votes(list(self.sources), L, evidence, frozenset(lf.name for lf in self.lfs if lf.gate))
 
     def _record(self, L, evidence, i: int, lf_i: int, key: str, value: int, span: tuple[int, int]) -> None:
         j = self._col.get((self.lfs[lf_i].name, key))
         if j is None:
             return
+        if value == PRESENT and self.lfs[lf_i].gate:
+            return  # a gate only rules keys out
         if value == PRESENT:
             L[i, j] = PRESENT
             spans = evidence[i].setdefault(j, [])

@@ -1110,6 +1110,7 @@ _lf(
 # ----------------------------------------------------- comment-level absence
 # Labels describe people (guideline rule 1, convention 9).  A comment that names no person, no
 # conversation and no manner word is about the room, the price or a company process: every key absent.
+# A gate, not a voter: majority vote and the label model both answer "absent" where it fires.
 PERSON_WORDS = _set(
     """representative representatives agent agents rep reps employee employees staff stuff manager managers
     management supervisor supervisors he she him her someone somebody person people lady guy man woman spoke speak
@@ -1130,8 +1131,8 @@ def _no_staff(taxonomy: Taxonomy) -> LabelingFunction:
             return []
         return [Vote(k, 0, 0, len(text)) for k in keys]
 
-    return CommentLF("no_staff_mentioned.v1", keys, vote)
+    return CommentLF("no_staff_mentioned.v1", keys, vote, gate=True)
 
 
-registry.lf("no_staff_mentioned.v1", _no_staff)
+registry.lf("no_staff_mentioned.v1", _no_staff, gate=True)
 BUILTIN_NAMES.add("no_staff_mentioned.v1")

@@ -34,6 +34,15 @@ vote of the brush_off, rulebook and runaround LFs is one more source (the guidel
 with ``problem_solving-``), for ``friendliness-`` that of coldness and condescension.  The model
 estimates their rates like any LF's, so a related key that often fires without the key counts little.
 
+Gates (:mod:`cxnlp.weak.lf`; ``no_staff_mentioned.v1``) are preconditions, not voters: where a gate
+rules a key out, the key's probability is ``gate_prob`` (without labels a fixed 0.01; with labeled
+comments the share of gated labeled comments carrying the key, shrunk towards the share over all keys),
+and EM runs on the other comments only (the class balance is that of the comments in scope).  The gated
+comments enter as known negatives (weight ``gate_weight``): how often an LF fires where the gate rules its
+key out is a label-free look at its false-positive rate, the anchor that one-sided votes otherwise lack.
+The gate itself gets no estimated accuracy.  Majority vote applies the same gates, so both methods combine
+the same votes on the same comments.
+
 Labeled comments (the dev split), when given, also enter EM with their class
 observed (semi-supervised).  :meth:`LabelModel.calibrate` optionally fits
 per-key Platt scaling on them (better calibrated, but it costs F1 on the
@@ -44,7 +53,8 @@ implications are applied last: ``p(friendliness-) >= p(coldness)``, and for
 ``implies_any`` the first alternative gets ``p(apathy) * (1 - max p(other
 alternatives))``.
 
-Baseline: :func:`majority_vote` (present where more LFs say present than absent).
+Baseline: :func:`majority_vote` (present where more LFs say present than absent, absent where a gate
+rules the key out).
 """
 
 from __future__ import annotations
@@ -88,6 +98,7 @@ class KeyModel:
     theta: np.ndarray  # (m + len(related), 2, 3): P(outcome | y)
     iterations: int = 0
     related: list[str] = field(default_factory=list)  # related keys whose majority vote is evidence too
+    gate_prob: float = 0.01  # P(y=1) where a gate rules the key out
 
     def log_odds(self, obs: np.ndarray, prior: float | None = None) -> np.ndarray:
         """obs: (n, m) outcome indices (0 abstain, 1 absent, 2 present)."""
@@ -127,6 +138,7 @@ class KeyModel:
             "theta": np.round(self.theta, 8).tolist(),
             "iterations": self.iterations,
             "related": self.related,
+            "gate_prob": self.gate_prob,
         }
 
 
@@ -151,6 +163,9 @@ class LabelModel:
         prior_recall: float = 0.5,
         class_prior_weight: float = 0.5,
         related: dict[str, Sequence[str]] | None = None,
+        gate_prob: float = 0.01,
+        gate_shrink: float = 20.0,
+        gate_weight: float = 1.0,
     ) -> None:
         self.taxonomy = taxonomy or Taxonomy.default()
         self.keys = list(self.taxonomy.keys)
@@ -163,11 +178,16 @@ class LabelModel:
         self.prior_strength = prior_strength
         self.prior_recall = prior_recall
         self.class_prior_weight = class_prior_weight
+        # Gated comments: P(y=1) without labels; with labels, per-key rates shrunk with this many pseudo-comments.
+        self.gate_prob = gate_prob
+        self.gate_shrink = gate_shrink
+        self.gate_weight = gate_weight  # weight of a gated comment as a known negative (0: left out)
         # Related-key evidence (see DEFAULT_RELATED); ``related={}`` turns it off.
         rel = DEFAULT_RELATED if related is None else related
         self.related = {k: [r for r in rs if r in self.keys and r != k] for k, rs in rel.items() if k in self.keys}
         self.models: dict[str, KeyModel] = {}
         self.sources: list[tuple[str, str]] = []
+        self.gates: frozenset[str] = frozenset()
         self.calibrator: PlattCalibrator | None = None
         self.thresholds: np.ndarray | None = None
 
@@ -179,16 +199,40 @@ class LabelModel:
         if labeled is not None and labeled.sources != votes.sources:
             raise ValueError("labeled votes come from a different set of LFs")
         self.sources = list(votes.sources)
+        self.gates = frozenset(votes.gates)
+        gate_probs = self._gate_probs(labeled, y)
         for k_i, key in enumerate(self.keys):
-            cols = votes.columns(key)
-            related = [r for r in self.related.get(key, []) if votes.columns(r)]
-            obs = _observations(votes, cols, related)
-            lab_obs = _observations(labeled, cols, related) if labeled is not None else None
-            lab_y = np.asarray(y)[:, k_i].astype(float) if y is not None else None
-            self.models[key] = self._fit_key(key, cols, related, obs, lab_obs, lab_y)
+            cols = votes.voters(key)
+            related = [r for r in self.related.get(key, []) if votes.voters(r)]
+            # Gated comments are decided by the gate (absent): they are left out of the latent-class fit and
+            # enter only as known negatives, showing how often each LF fires without the key.
+            all_obs = _observations(votes, cols, related)
+            gated = votes.gated(key)
+            obs, neg_obs = all_obs[~gated], all_obs[gated]
+            lab_obs = lab_y = None
+            if labeled is not None:
+                keep = ~labeled.gated(key)
+                lab_obs = _observations(labeled, cols, related)[keep]
+                lab_y = np.asarray(y)[keep, k_i].astype(float)
+            self.models[key] = self._fit_key(key, cols, related, obs, lab_obs, lab_y, neg_obs)
+            self.models[key].gate_prob = float(gate_probs[k_i])
         return self
 
-    def _fit_key(self, key, cols, related, obs, lab_obs, lab_y) -> KeyModel:
+    def _gate_probs(self, labeled: Votes | None, y: np.ndarray | None) -> np.ndarray:
+        """Per key, P(y=1) where a gate rules it out: ``gate_prob``, or measured on the gated labeled comments
+        (shrunk towards the rate over all keys)."""
+        out = np.full(len(self.keys), self.gate_prob)
+        if labeled is None or y is None or not labeled.gates:
+            return out
+        y = np.asarray(y, dtype=float)
+        masks = np.stack([labeled.gated(k) for k in self.keys], axis=1)
+        if not masks.any():
+            return out
+        pooled = (y[masks].sum() + 0.5) / (masks.sum() + 1.0)
+        s = self.gate_shrink
+        return (np.where(masks, y, 0).sum(0) + s * pooled) / (masks.sum(0) + s)
+
+    def _fit_key(self, key, cols, related, obs, lab_obs, lab_y, neg_obs=None) -> KeyModel:
         names = [self.sources[j][0] for j in cols]
         m = obs.shape[1]
         km = KeyModel(key, list(cols), names, prior=0.0, theta=np.full((m, 2, 3), 1 / 3), related=list(related))
@@ -216,6 +260,11 @@ class LabelModel:
         pi0 = min(self.max_prior, max(1e-4, pi0))
         cpw = self.class_prior_weight
         self._prior_counts = self._confusion_prior(patterns, counts, lab_patterns, lab_w, pi0)
+        # Comments a gate ruled out: outcome counts under y=0, weighted by ``gate_weight``.
+        self._neg_counts = np.zeros((m, 3))
+        if neg_obs is not None and len(neg_obs) and m:
+            for v in range(3):
+                self._neg_counts[:, v] = self.gate_weight * (neg_obs == v).sum(0)
         # Start from the majority vote.
         q = np.where(net > 0, 0.9, np.where(net < 0, 0.05, 0.01))
         prev = -np.inf
@@ -266,6 +315,7 @@ class LabelModel:
             theta[:, 1, v] = w1 @ hit + (lw1 @ (lab_patterns == v) if len(lab_w) else 0) + a
             theta[:, 0, v] = w0 @ hit + (lw0 @ (lab_patterns == v) if len(lab_w) else 0) + a
         theta += prior_counts
+        theta[:, 0, :] += self._neg_counts
         theta /= theta.sum(axis=2, keepdims=True)
         return prior, theta
 
@@ -290,12 +340,14 @@ class LabelModel:
         """(n, len(keys)) log-odds of the fitted model (corpus class prior, no calibration, no implications)."""
         if not self.models:
             raise RuntimeError("LabelModel is not fitted")
-        if list(votes.sources) != self.sources:
+        if list(votes.sources) != self.sources or frozenset(votes.gates) != self.gates:
             raise ValueError("votes come from a different set of LFs than the label model was fitted on")
         out = np.zeros((len(votes), len(self.keys)))
         for k_i, key in enumerate(self.keys):
             km = self.models[key]
             out[:, k_i] = km.log_odds(_observations(votes, km.sources, km.related))
+            p = min(max(km.gate_prob, 1e-6), 1 - 1e-6)
+            out[votes.gated(key), k_i] = np.log(p) - np.log1p(-p)
         return out
 
     def predict_proba(self, votes: Votes, calibrated: bool = True, implications: bool = True) -> np.ndarray:
@@ -329,6 +381,7 @@ class LabelModel:
             "taxonomy": f"{self.taxonomy.name} {self.taxonomy.version}",
             "smoothing": self.smoothing,
             "sources": [list(s) for s in self.sources],
+            "gates": sorted(self.gates),
             "keys": {k: km.to_dict() for k, km in self.models.items()},
             "calibration": self.calibrator.to_dict() if self.calibrator is not None else None,
             "thresholds": None if self.thresholds is None else np.round(self.thresholds, 4).tolist(),
@@ -345,6 +398,7 @@ class LabelModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         self = cls(taxonomy, smoothing=data.get("smoothing", 0.01))
         self.sources = [tuple(s) for s in data["sources"]]
+        self.gates = frozenset(data.get("gates", ()))
         index = {s: j for j, s in enumerate(self.sources)}
         for key in self.keys:
             d = data["keys"].get(key)
@@ -353,7 +407,9 @@ class LabelModel:
             cols = [index[(n, key)] for n in d["names"]]
             related = list(d.get("related", []))
             theta = np.array(d["theta"], dtype=float).reshape(len(cols) + len(related), 2, 3)
-            self.models[key] = KeyModel(key, cols, d["names"], d["prior"], theta, d.get("iterations", 0), related)
+            self.models[key] = KeyModel(
+                key, cols, d["names"], d["prior"], theta, d.get("iterations", 0), related, d.get("gate_prob", 0.01)
+            )
         if data.get("calibration"):
             self.calibrator = PlattCalibrator.from_dict(data["calibration"])
         if data.get("thresholds") is not None:
@@ -364,14 +420,14 @@ class LabelModel:
 def _observations(votes: Votes, cols: Sequence[int], related: Sequence[str]) -> np.ndarray:
     """(n, len(cols) + len(related)) outcome indices: the key's own sources (0 abstain, 1 absent, 2 present),
     then per related key its majority vote as a one-sided source (2 where more of its LFs vote present than
-    absent, else 0)."""
+    absent and no gate rules it out, else 0)."""
     own = (votes.L[:, list(cols)] + 1).astype(np.int8)
     if not related:
         return own
     extra = np.zeros((len(votes), len(related)), dtype=np.int8)
     for r_i, r in enumerate(related):
-        block = votes.L[:, votes.columns(r)]
-        extra[:, r_i] = np.where((block == 1).sum(1) > (block == 0).sum(1), 2, 0)
+        block = votes.L[:, votes.voters(r)]
+        extra[:, r_i] = np.where(((block == 1).sum(1) > (block == 0).sum(1)) & ~votes.gated(r), 2, 0)
     return np.concatenate([own, extra], axis=1)
 
 
@@ -434,13 +490,14 @@ def expected_f1_thresholds(probs: np.ndarray, grid: int = 94) -> np.ndarray:
 
 
 def majority_vote(votes: Votes, keys: Sequence[str], taxonomy: Taxonomy | None = None) -> np.ndarray:
-    """(n, len(keys)) 0/1: present where more of a key's LFs vote present than absent, implications closed."""
+    """(n, len(keys)) 0/1: present where more of a key's LFs vote present than absent and no gate rules the
+    key out, implications closed."""
     out = np.zeros((len(votes), len(keys)), dtype=np.int8)
     for k_i, key in enumerate(keys):
-        cols = votes.columns(key)
+        cols = votes.voters(key)
         if cols:
             block = votes.L[:, cols]
-            out[:, k_i] = ((block == 1).sum(1) > (block == 0).sum(1)).astype(np.int8)
+            out[:, k_i] = (((block == 1).sum(1) > (block == 0).sum(1)) & ~votes.gated(key)).astype(np.int8)
     if taxonomy is not None:
         out = (apply_implications(out.astype(float), keys, taxonomy) >= 0.5).astype(np.int8)
     return out

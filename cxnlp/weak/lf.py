@@ -30,8 +30,18 @@ friendly" -> ``friendliness-``); a negated cue of a negative skill or a sin
 votes 0 ("not rude" -> ``coldness`` absent); a phrase carrying its own
 negation ("did not care") is taken literally.  Anything else is a function
 LF (:func:`labeling_function`), or a comment LF (:class:`CommentLF`) that
-sees all clauses at once (``no_staff_mentioned.v1``: a comment naming no
-person votes every key absent).
+sees all clauses at once.
+
+**Gates.**  Some functions are not evidence about a key but a precondition
+for it: ``no_staff_mentioned.v1`` says a comment naming no person, no
+conversation and no manner word is out of scope (labels describe people), so
+every key is absent.  Such an LF is declared a *gate*
+(``registry.lf("name.v1", factory, gate=True)``, or ``gate=True`` on the LF).
+A gate votes only "absent" (0), meaning "out of scope for this key"; where it
+does, both majority vote and the label model answer *absent* before they
+combine the other votes; the label model estimates no accuracy for the gate
+and uses gated comments only as known negatives of the key (see
+:meth:`cxnlp.weak.apply.Votes.gated` and :mod:`cxnlp.weak.label_model`).
 
 LFs are registered under versioned names (``staff_rude.v1``) in
 :data:`registry`; users register their own for a custom taxonomy::
@@ -70,9 +80,13 @@ class LFRegistry:
 
     def __init__(self) -> None:
         self._factories: dict[str, Callable[[Taxonomy], Any]] = {}
+        self._gates: set[str] = set()
 
-    def lf(self, name: str, func: Callable[[Taxonomy], Any] | None = None):
-        """Register a factory; usable as ``@registry.lf("name.v1")`` or ``registry.lf("name.v1", factory)``."""
+    def lf(self, name: str, func: Callable[[Taxonomy], Any] | None = None, *, gate: bool = False):
+        """Register a factory; usable as ``@registry.lf("name.v1")`` or ``registry.lf("name.v1", factory)``.
+
+        ``gate=True`` declares the LFs it makes scope gates (see the module docstring): their absent votes
+        decide the key before the other votes are combined."""
         if not _NAME.match(name):
             raise ValueError(
                 f"LF name {name!r}: use lower-case letters, digits, '_' and a version, e.g. 'staff_rude.v1'"
@@ -80,6 +94,10 @@ class LFRegistry:
 
         def deco(f: Callable[[Taxonomy], Any]):
             self._factories[name] = f
+            if gate:
+                self._gates.add(name)
+            else:
+                self._gates.discard(name)
             return f
 
         return deco(func) if func is not None else deco
@@ -95,8 +113,12 @@ class LFRegistry:
     def names(self) -> list[str]:
         return list(self._factories)
 
+    def is_gate(self, name: str) -> bool:
+        return name in self._gates
+
     def unregister(self, name: str) -> None:
         self._factories.pop(name, None)
+        self._gates.discard(name)
 
     def __contains__(self, name: str) -> bool:
         return name in self._factories
@@ -289,6 +311,7 @@ class LabelingFunction:
     An LF with neither (``always = True``) is called on every clause.
     A *comment* LF (``scope = "comment"``) instead implements
     :meth:`vote_comment` and sees all the clauses of a comment at once.
+    A *gate* (``gate = True``) votes only absent, meaning "out of scope": see the module docstring.
     """
 
     name: str = ""
@@ -297,6 +320,7 @@ class LabelingFunction:
     patterns: tuple[list[dict], ...] = ()
     always: bool = False
     scope: str = "clause"
+    gate: bool = False
 
     def vote(self, clause: Clause, matches: list[tuple[int, int]]) -> list[Vote]:
         raise NotImplementedError
@@ -313,10 +337,11 @@ class CommentLF(LabelingFunction):
 
     scope = "comment"
 
-    def __init__(self, name: str, keys: Sequence[str], func) -> None:
+    def __init__(self, name: str, keys: Sequence[str], func, gate: bool = False) -> None:
         self.name = name
         self.keys = tuple(keys)
         self.func = func
+        self.gate = gate
 
     def vote_comment(self, text: str, clauses: list[Clause]) -> list[Vote]:
         return list(self.func(text, clauses) or ())
@@ -517,6 +542,8 @@ def build_lfs(taxonomy: Taxonomy | None = None, names: Sequence[str] | None = No
     for name in registry.names() if names is None else names:
         made = registry.get(name)(taxonomy)
         for lf in made if isinstance(made, list | tuple) else [made]:
+            if registry.is_gate(name):
+                lf.gate = True
             if set(lf.keys) & known:
                 lfs.append(lf)
     if names is None:
