@@ -163,6 +163,14 @@ CUES_R2: dict[str, str] = {
 }
 
 
+def write_round(rows: dict[str, dict], rng: random.Random, path: Path) -> None:
+    """Write a later round's pool, shuffled, and say how much reading it is."""
+    out = list(rows.values())
+    rng.shuffle(out)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
+    print(f"{len(out)} comments, {sum(len(r['text']) for r in out):,} characters -> {path}")
+
+
 def round2(args) -> None:
     rng = random.Random(args.seed + 2)
     taken = {json.loads(line)["id"] for line in args.out.open(encoding="utf-8")}
@@ -179,11 +187,7 @@ def round2(args) -> None:
         for r in rng.sample(hits, min(args.quota, len(hits))):
             rows[r["id"]] = {**r, "strategy": f"kw2:{label}"}
         print(f"{label}: {len(hits)} candidates")
-    out = list(rows.values())
-    rng.shuffle(out)
-    path = args.out.with_name("pool_round2.jsonl")
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
-    print(f"{len(out)} comments, {sum(len(r['text']) for r in out):,} characters -> {path}")
+    write_round(rows, rng, args.out.with_name("pool_round2.jsonl"))
 
 
 # Round 3 (session 3): more training data where the default model is weakest.  Per-label quotas
@@ -221,11 +225,7 @@ def round3(args) -> None:
         for r in rng.sample(hits, min(quota, len(hits))):
             rows[r["id"]] = {**r, "strategy": f"kw3:{label}"}
         print(f"{label}: {len(hits)} candidates")
-    out = list(rows.values())
-    rng.shuffle(out)
-    path = args.out.with_name("pool_round3.jsonl")
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8")
-    print(f"{len(out)} comments, {sum(len(r['text']) for r in out):,} characters -> {path}")
+    write_round(rows, rng, args.out.with_name("pool_round3.jsonl"))
 
 
 if __name__ == "__main__":
