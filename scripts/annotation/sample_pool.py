@@ -195,12 +195,31 @@ def round2(args) -> None:
 # problem_solving+ are already plentiful and get no targeted slice.  A random slice keeps
 # comments with no label in the mix.
 QUOTA_R3: dict[str, int] = {
-    "proactivity+": 30, "proactivity-": 40, "expertise+": 35, "expertise-": 40, "passion+": 35,
-    "passion-": 35, "friendliness-": 25, "empathy+": 35, "empathy-": 45, "patience+": 35,
-    "patience-": 45, "attentiveness+": 35, "attentiveness-": 45, "professionalism+": 30,
-    "professionalism-": 40, "problem_solving-": 25, "responsiveness+": 35, "responsiveness-": 40,
-    "apathy": 40, "brush_off": 40, "coldness": 25, "condescension": 45, "robotism": 40,
-    "rulebook": 45, "runaround": 35,
+    "proactivity+": 30,
+    "proactivity-": 40,
+    "expertise+": 35,
+    "expertise-": 40,
+    "passion+": 35,
+    "passion-": 35,
+    "friendliness-": 25,
+    "empathy+": 35,
+    "empathy-": 45,
+    "patience+": 35,
+    "patience-": 45,
+    "attentiveness+": 35,
+    "attentiveness-": 45,
+    "professionalism+": 30,
+    "professionalism-": 40,
+    "problem_solving-": 25,
+    "responsiveness+": 35,
+    "responsiveness-": 40,
+    "apathy": 40,
+    "brush_off": 40,
+    "coldness": 25,
+    "condescension": 45,
+    "robotism": 40,
+    "rulebook": 45,
+    "runaround": 35,
 }
 RANDOM_R3 = {"hotel_reviews_515k": 180, "cfpb_narratives": 100}
 
@@ -221,7 +240,12 @@ def round3(args) -> None:
     for label, quota in QUOTA_R3.items():
         pattern = CUES[label] + ("|" + CUES_R2[label] if label in CUES_R2 else "")
         rx = re.compile(pattern, re.IGNORECASE)
-        hits = [r for rs in corpora.values() for r in rs if r["id"] not in taken and r["id"] not in rows and rx.search(r["text"])]
+        hits = [
+            r
+            for rs in corpora.values()
+            for r in rs
+            if r["id"] not in taken and r["id"] not in rows and rx.search(r["text"])
+        ]
         for r in rng.sample(hits, min(quota, len(hits))):
             rows[r["id"]] = {**r, "strategy": f"kw3:{label}"}
         print(f"{label}: {len(hits)} candidates")
