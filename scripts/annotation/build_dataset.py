@@ -162,7 +162,11 @@ def main() -> None:
             exact += 1
         else:
             first[t] = i
-    near = near_duplicate_pairs([r["text"] for r in records], threshold=0.8)
+    # One near-duplicate search over every round: pairs among rounds 1-2 group the split, pairs that
+    # touch round 3 decide which round-3 comments are dropped (below).
+    n_old = len(records)
+    pairs = [tuple(sorted(p)) for p in near_duplicate_pairs([r["text"] for r in records + late], threshold=0.8)]
+    near = [(i, j) for i, j in pairs if j < n_old]
     for i, j in near:
         parent[find(i)] = find(j)
     groups = [find(i) for i in range(len(records))]
@@ -172,17 +176,12 @@ def main() -> None:
         by_split[s].append(r)
     # Round 3 joins train, except comments that duplicate (exactly or nearly) one already in any
     # split: those are dropped, so that no text straddles train and dev/test.
-    dup3 = {normalize(r["text"]) for r in records}
-    texts = [r["text"] for r in records] + [r["text"] for r in late]
-    n_old, clash = len(records), set()
-    for i, j in near_duplicate_pairs(texts, threshold=0.8):
-        i, j = sorted((i, j))
-        if j >= n_old:
-            clash.add(j - n_old)  # of two round-3 near-duplicates the first is kept
-    kept3 = []
+    clash = {j - n_old for _, j in pairs if j >= n_old}  # of two round-3 near-duplicates the first is kept
+    seen, kept3 = set(norm), []
     for n, r in enumerate(late):
-        if n not in clash and normalize(r["text"]) not in dup3:
-            dup3.add(normalize(r["text"]))
+        t = normalize(r["text"])
+        if n not in clash and t not in seen:
+            seen.add(t)
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
