@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
@@ -49,3 +51,67 @@ def test_char_wb_ngrams_equal_sklearn_analyzer() -> None:
     ref = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
     for text in ["a", "ab", "abc", "abcd", "Staff  were\tvery\nfriendly!!", "", "  x  ", "I'm ok-ish"]:
         assert char_wb_ngrams(text, 2, 5) == ref(text), text
+
+
+def test_counts_hold_each_column_once_per_row() -> None:
+    """log1p(tf) needs summed counts: the sparse sums must leave no repeated column in a row."""
+    train = [r["text"] for r in load_records()["train"][:300]]
+    w, c = _reference(train)
+    counter = NgramCounter(w.vocabulary_, c.vocabulary_, (1, 2), (2, 5))
+    X = counter.counts(train + ["the the the the", "aaaa aaaa aaaa"])
+    for i in range(X.shape[0]):
+        row = X.indices[X.indptr[i] : X.indptr[i + 1]]
+        assert len(row) == len(set(row.tolist())), i
+    assert X[len(train)].sum() == w.transform(["the the the the"]).sum() + c.transform(["the the the the"]).sum()
+
+
+def test_word_table_stays_bounded_and_counts_the_same_after_a_reset() -> None:
+    from cxnlp.models.wordtable import WordTable
+
+    table = WordTable(lambda word: [len(word) % 7, ord(word[0]) % 7], 7, max_words=5)
+    texts = [f"w{i} w{i} x{i % 3} y" for i in range(40)]
+    first = table.counts([t.split() for t in texts[:20]]).toarray()
+    assert len(table) <= 5 + 4 * 20  # emptied before a batch once full
+    again = table.counts([t.split() for t in texts[:20]]).toarray()
+    table.counts([t.split() for t in texts[20:]])
+    assert len(table) <= 5 + 4 * 20
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first.sum(axis=1), [8] * 20)
+
+
+def test_static_token_counts_equal_the_tokenizer_on_real_text(tmp_path) -> None:
+    from tokenizers import Tokenizer
+
+    from cxnlp.models.encoder import PACKAGE, resolve_backbone
+    from cxnlp.models.static import StaticVectors
+
+    path, _ = resolve_backbone(PACKAGE)
+    tok_json = (path / "tokenizer.json").read_text(encoding="utf-8")
+    vocab_size = Tokenizer.from_str(tok_json).get_vocab_size()
+    sv = StaticVectors(tok_json, np.zeros((vocab_size, 4), np.float32))
+    recs = load_records()
+    texts = [r["text"] for r in recs["dev"] + recs["test"]]
+    texts += ["Ünïcode\u00a0café  naïve\tTAB\nline", "a\u2028b", "x\x0cy", "", "   "]
+    got = sv.token_counts(texts)
+    ref = Tokenizer.from_str(tok_json)
+    ref.no_padding()  # the packaged tokenizer.json pads and truncates to 128 tokens
+    ref.no_truncation()
+    for i, enc in enumerate(ref.encode_batch(texts, add_special_tokens=False)):
+        expected = np.bincount(enc.ids, minlength=vocab_size)
+        np.testing.assert_array_equal(got[i].toarray().ravel(), expected, err_msg=texts[i][:60])
+
+
+def test_decision_function_equals_features_times_coefficients() -> None:
+    """Tagging rearranges the product (rows scaled after it, static vectors projected per word)."""
+    from cxnlp.models.model import CXModel
+
+    model = CXModel.load(Path(__file__).resolve().parents[1] / "models" / "cx-default")
+    texts = [r["text"] for r in load_records()["dev"][:150]]
+    segs = [s.text for t in texts for s in model.segmenter.split(t)]
+    items = segs + [tuple(s.text for s in model.segmenter.split(t)) for t in texts]
+    sc = model.scorer
+    expected = np.asarray(sc.features(items) @ sc.coef) + sc.intercept
+    got = sc.decision_function(items)
+    np.testing.assert_allclose(got, expected, atol=2e-4)
+    # a row's logits do not depend on the rest of its batch
+    np.testing.assert_array_equal(sc.decision_function(items[5:6]), got[5:6])

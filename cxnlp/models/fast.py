@@ -9,9 +9,9 @@ weighted ``p`` and a negative copy weighted ``1 - p``.
 
 Counting n-grams is most of the cost of tagging.  :class:`NgramCounter`
 counts exactly what scikit-learn's ``CountVectorizer`` would (the vocabulary
-is still built by it at training time) but caches each word's character
-n-gram columns, so a word seen before costs one dict lookup; and a document
-given as its segments is counted once, as the sum of its segments' counts.
+is still built by it at training time) a batch at a time with numpy, each
+word's character n-grams computed once; and a document given as its segments
+is counted once, as the sum of its segments' counts.
 
 Saved as ``vocab.json`` (n-gram -> column) and ``weights.safetensors`` (idf,
 coefficients, intercepts): data only, nothing executable.
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 import re
-from array import array
 from collections.abc import Sequence
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +33,24 @@ from safetensors.numpy import load_file, save_file
 from cxnlp.models.base import Item, Scorer
 from cxnlp.models.static import FILES as STATIC_FILES
 from cxnlp.models.static import StaticVectors
+from cxnlp.models.wordtable import WordTable
 
 TOKEN_PATTERN = r"(?u)\b\w[\w']*\b"
 _SPACES = re.compile(r"\s\s+")
-# Words whose character n-grams are cached; the cache is emptied when full so
-# memory stays flat on endless streams of new words.
-CACHE_WORDS = 300_000
 
 
 class NgramCounter:
     """Word n-gram and ``char_wb`` n-gram counts over a fixed vocabulary.
 
     Equal to ``hstack([CountVectorizer(analyzer="word", ...), CountVectorizer(analyzer="char_wb", ...)])``
-    with lower-casing (tested), several times faster on real text.
+    with lower-casing (tested), several times faster on real text: Python only splits the texts and
+    maps tokens and words to integer ids (with C-level ``map``); n-grams are then found for the whole
+    batch at once with numpy.
+
+    * Word n-grams: the vocabulary's n-grams form a trie over token ids, stored per level as a sorted
+      array of ``parent node * n_tokens + token`` keys, so an n-gram is found by ``searchsorted``
+      from its (n-1)-gram prefix without joining a string.
+    * Character n-grams: each distinct word's columns are computed once (:class:`WordTable`).
     """
 
     def __init__(
@@ -61,48 +66,102 @@ class NgramCounter:
         self.n_features = len(word_vocab) + len(self.char_vocab)
         self._token = re.compile(TOKEN_PATTERN)
         self.char_ngrams = char_ngrams if char_vocab else None
-        self._cache: dict[str, array] = {}
+        self._build_trie()
+        self._chars = WordTable(self._char_columns, self.n_features) if self.char_ngrams else None
 
-    def _char_columns(self, word: str) -> array:
-        vocab, offset = self.char_vocab, len(self.word_vocab)
-        cols = array("i", [vocab[g] + offset for g in char_wb_ngrams(word, *self.char_ngrams) if g in vocab])
-        if len(self._cache) >= CACHE_WORDS:
-            self._cache.clear()
-        self._cache[word] = cols
-        return cols
+    def _build_trie(self) -> None:
+        grams = {g: g.split(" ") for g in self.word_vocab}
+        self._token_id = {t: i for i, t in enumerate(dict.fromkeys(t for g in grams.values() for t in g))}
+        self._n_tokens = n_tokens = len(self._token_id)
+        col_of = {tuple(map(self._token_id.__getitem__, toks)): self.word_vocab[g] for g, toks in grams.items()}
+        levels: list[dict[tuple[int, ...], int]] = [{} for _ in range(self.word_ngrams[1])]
+        for ids in col_of:
+            for k in range(1, len(ids) + 1):
+                levels[k - 1].setdefault(ids[:k], len(levels[k - 1]))
+        # level 1: node = token id; the node of a longer prefix is looked up by (parent node, token)
+        levels[0] = {(i,): i for i in range(n_tokens)}
+        self._node_cols = [
+            np.array([col_of.get(p, -1) for p in sorted(nodes, key=nodes.__getitem__)], dtype=np.int64)
+            for nodes in levels
+        ]
+        self._node_keys: list[tuple[np.ndarray, np.ndarray]] = []
+        for k in range(1, len(levels)):
+            parents, nodes = levels[k - 1], levels[k]
+            keys = np.array([parents[p[:-1]] * n_tokens + p[-1] for p in nodes], dtype=np.int64)
+            order = np.argsort(keys)
+            self._node_keys.append((keys[order], np.fromiter(nodes.values(), np.int64, len(nodes))[order]))
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
-        cols, indptr = array("i"), array("q", [0])
-        get, cached = self.word_vocab.get, self._cache.get
+        """(texts x features) counts, each column at most once per row (as log1p(tf) needs).
+
+        One product, ``[S | hits] @ [W; I; I]``: the texts' words times their char n-gram rows,
+        plus the word n-gram hits (one identity block per n).  scipy's product sums repeated
+        columns as it goes and orders a row's columns by that row's entries alone; its ``+`` would
+        merge sorted rows or hash unsorted ones depending on the whole matrices, so a row's column
+        order (and with it the rounding of its products) would depend on the rest of its batch.
+        """
+        lows = [t.lower() for t in texts]
+        left = self._word_counts(lows)
+        right = [sp.identity(self.n_features, dtype=np.float32, format="csr")] * len(left)
+        if self._chars is not None:
+            S, W = self._chars.factors([low.split() for low in lows])
+            left, right = [S, *left], [W, *right]
+        return (sp.hstack(left, format="csr") @ sp.vstack(right, format="csr")).tocsr()
+
+    def _word_counts(self, lows: list[str]) -> sp.csr_matrix:
+        per_text = list(map(self._token.findall, lows))
+        tokens = list(chain.from_iterable(per_text))
+        ids = np.fromiter(map(self._token_id.get, tokens, repeat(-1)), np.int64, len(tokens))
+        row = np.repeat(np.arange(len(lows)), np.fromiter(map(len, per_text), np.int64, len(lows)))
         lo, hi = self.word_ngrams
-        findall = self._token.findall
-        for text in texts:
-            low = text.lower()
-            tokens = findall(low)
-            grams = tokens if lo == 1 else []
-            for n in range(max(lo, 2), hi + 1):
-                grams += map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
-            cols.extend([j for j in map(get, grams) if j is not None])
-            if self.char_ngrams is not None:
-                for word in low.split():
-                    c = cached(word)
-                    cols.extend(c if c is not None else self._char_columns(word))
-            indptr.append(len(cols))
-        X = sp.csr_matrix(
-            (np.ones(len(cols), np.float32), np.frombuffer(cols, np.int32), np.frombuffer(indptr, np.int64)),
-            shape=(len(texts), self.n_features),
-        )
-        # Two linear-time transposes sort the columns (cheaper than a sort), then duplicates are summed.
-        X = X.tocsc().tocsr()
-        X.has_sorted_indices = True
-        X.sum_duplicates()
-        return X
+        blocks = []  # one per n: hits in text order
+        node = ids  # per start position: the trie node of the n-gram starting there (-1: none)
+        for n in range(1, hi + 1):
+            if n > 1:
+                keys, nodes = self._node_keys[n - 2]
+                if not len(keys):
+                    break
+                start = len(ids) - n + 1
+                last = ids[n - 1 :]  # the n-gram's last token, which must be in the same text
+                ok = (node[:start] >= 0) & (last >= 0) & (row[:start] == row[n - 1 :])
+                key = node[:start] * self._n_tokens + last
+                pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+                node = np.where(ok & (keys[pos] == key), nodes[pos], -1)
+            if n >= lo:
+                col = np.where(node >= 0, self._node_cols[n - 1][np.maximum(node, 0)], -1)
+                hit = col >= 0
+                blocks.append(_csr_from_sorted_rows(row[: len(node)][hit], col[hit], (len(lows), self.n_features)))
+        return blocks
+
+    def _char_columns(self, word: str) -> list[int]:
+        vocab, offset = self.char_vocab, len(self.word_vocab)
+        return [vocab[g] + offset for g in char_wb_ngrams(word, *self.char_ngrams) if g in vocab]
 
     def item_counts(self, items: Sequence[Item]) -> sp.csr_matrix:
         """Counts of segments (str) and documents (tuple of segments, counted as their sum)."""
         parts, S = item_index(items)
         C = self.counts(parts)
         return C if S is None else (S @ C).tocsr()
+
+
+def _row_norms(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """L2 norm of each CSR row (1 for an empty row).
+
+    Each row is summed on its own (``reduceat``), so its norm never depends on the batch; numpy's
+    ``norm(axis=1)`` may sum a row in an order that depends on the array's shape.
+    """
+    norms = np.ones(len(indptr) - 1, dtype=np.float32)
+    filled = np.flatnonzero(np.diff(indptr))
+    if len(filled):
+        norms[filled] = np.sqrt(np.add.reduceat(data * data, indptr[:-1][filled]))
+        norms[norms == 0] = 1.0
+    return norms
+
+
+def _csr_from_sorted_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A 0/1-count CSR matrix from (row, column) pairs already in row order."""
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=shape[0]))))
+    return sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=shape)
 
 
 def char_wb_ngrams(text: str, lo: int, hi: int) -> list[str]:
@@ -174,6 +233,7 @@ class FastScorer(Scorer):
         self.idf: np.ndarray | None = None
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
+        self._static_coef: np.ndarray | None = None  # static vectors @ their coefficients, made at first use
 
     # ------------------------------------------------------------- features
     def _build_vocab(self, texts: Sequence[str]) -> NgramCounter:
@@ -192,23 +252,25 @@ class FastScorer(Scorer):
     def _counter_for(self, vocab: dict[str, dict[str, int]]) -> NgramCounter:
         return NgramCounter(vocab["word"], vocab.get("char"), self.word_ngrams, self.char_ngrams)
 
-    def _parts(self, items: Sequence[Item]) -> tuple[sp.csr_matrix, np.ndarray | None]:
-        """TF-IDF n-gram rows (L2-normalised) and the static-vector rows of ``items``.
+    def _tfidf(self, parts: list[str], S: sp.csr_matrix | None) -> tuple[sp.csr_matrix, np.ndarray]:
+        """TF-IDF rows of the items (``parts`` summed by ``S``), not yet normalised, and their L2 norms.
 
         Written on the CSR arrays directly: scipy's general ``multiply``/``diags`` would convert
-        formats and sort indices on every batch, a fifth of tagging time.
+        formats and sort indices on every batch.
         """
-        parts, S = item_index(items)
         X = self.counter.counts(parts)
-        if S is not None:
-            X = (S @ X).tocsr()
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        data = np.log1p(X.data.astype(np.float32))  # sublinear tf
+        # Every row goes through a product with S (the identity when the items are distinct
+        # strings), so a row's column order, hence its rounding, is the same in every batch.
+        X = ((sp.identity(len(parts), np.float32, format="csr") if S is None else S) @ X).tocsr()
+        data = np.log1p(X.data)  # sublinear tf
         data *= self.idf[X.indices]
-        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=X.shape[0])).astype(np.float32)
-        norms[norms == 0] = 1.0
-        data /= norms[rows]
-        X = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
+        return sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape), _row_norms(data, X.indptr)
+
+    def _parts(self, items: Sequence[Item]) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """TF-IDF n-gram rows (L2-normalised) and the static-vector rows of ``items``: the features."""
+        parts, S = item_index(items)
+        X, norms = self._tfidf(parts, S)
+        X.data /= np.repeat(norms, np.diff(X.indptr))
         if self.static is None:
             return X, None
         sums, _ = self.static.sums(parts)
@@ -242,6 +304,7 @@ class FastScorer(Scorer):
         )
         self.coef = np.stack([c for c, _ in fits], axis=1).astype(np.float32)
         self.intercept = np.array([b for _, b in fits], dtype=np.float32)
+        self._static_coef = None
         return self
 
     def _fit_one(self, X: sp.csr_matrix, t: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -267,15 +330,24 @@ class FastScorer(Scorer):
             raise RuntimeError("FastScorer is not fitted")
         if len(texts) == 0:
             return np.zeros((0, len(self.keys)), dtype=np.float32)
-        X, dense = self._parts(texts)
-        # The two blocks are multiplied separately: stacking them would copy every row first.  The
-        # dense block goes through scipy's row-by-row product too, not BLAS: BLAS rounds a row
-        # differently depending on the batch's shape, so equal segments (a repeated sentence) could
-        # get logits a bit apart, and the evidence would then depend on how rows were batched.
-        out = np.asarray(X @ self.coef[: X.shape[1]]) + self.intercept
-        if dense is not None:
-            out += sp.csr_matrix(dense) @ self.coef[X.shape[1] :]
-        return out
+        # features() @ coef, rearranged: each block's rows are scaled after the product rather
+        # than before (27 numbers per row instead of every non-zero), and the static vectors are
+        # projected per distinct word.  Every product is scipy's row-by-row loop, never BLAS:
+        # BLAS rounds a row differently depending on the batch's shape, so equal segments could
+        # get logits a bit apart and the evidence would depend on how rows were batched.
+        parts, S = item_index(texts)
+        X, norms = self._tfidf(parts, S)
+        n = X.shape[1]
+        out = np.asarray(X @ self.coef[:n]) / norms[:, None]
+        if self.static is not None:
+            if self._static_coef is None:
+                self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ self.coef[n:])
+            sums, logits = self.static.project(parts, self._static_coef)
+            if S is not None:
+                sums, logits = np.asarray(S @ sums), np.asarray(S @ logits)
+            norms = _row_norms(sums.ravel(), np.arange(0, sums.size + 1, sums.shape[1]))
+            out += logits * (self.static_weight / norms)[:, None]
+        return out + self.intercept
 
     # ------------------------------------------------------------------ I/O
     def save(self, path: Path) -> tuple[dict[str, Any], list[str]]:

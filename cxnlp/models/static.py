@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,10 +27,10 @@ import numpy as np
 import scipy.sparse as sp
 from safetensors.numpy import load_file, save_file
 
+from cxnlp.models.wordtable import WordTable
+
 SIF_A = 1e-3
 FILES = ("static_tokenizer.json", "static_vectors.safetensors")
-# Words whose token ids are cached (emptied when full, so memory stays flat on endless new words).
-CACHE_WORDS = 300_000
 # Characters Python's str.split() takes as whitespace but BERT's normaliser deletes (controls) or
 # keeps (line/paragraph separators): a text containing one is tokenized whole.
 _ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
@@ -51,7 +50,7 @@ class StaticVectors:
         self.tokenizer.no_truncation()
         self.vectors = vectors.astype(np.float32)
         self.dim = self.vectors.shape[1]
-        self._ids: dict[str, array] = {}
+        self._words = WordTable(self._word_ids, self.vectors.shape[0])
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -76,37 +75,36 @@ class StaticVectors:
         return self
 
     # ------------------------------------------------------------- using
-    def token_ids(self, text: str) -> array:
-        """The tokenizer's ids for ``text``, assembled from a cache of its whitespace-separated words.
+    def token_counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """(texts x vocabulary) counts of the tokenizer's ids, assembled from the texts' words.
 
         BERT's tokenizer never makes a token across whitespace and normalises each character on its
-        own, so a text's ids are its words' ids in order (tested on real text); looking words up in
-        a cache costs a fraction of tokenizing every text.  Texts with separators on which Python
-        and BERT disagree about whitespace go through the tokenizer whole.
+        own, so a text's ids are its whitespace-separated words' ids (tested on real text): each
+        distinct word is tokenized once (:class:`WordTable`).  A text with a separator on which
+        Python and BERT disagree about whitespace is tokenized whole.
         """
-        if _ODD_SPACE.search(text):
-            return array("i", self.tokenizer.encode(text, add_special_tokens=False).ids)
-        out, cache = array("i"), self._ids
-        for word in text.split():
-            ids = cache.get(word)
-            if ids is None:
-                if len(cache) >= CACHE_WORDS:
-                    cache.clear()
-                ids = cache[word] = array("i", self.tokenizer.encode(word, add_special_tokens=False).ids)
-            out.extend(ids)
-        return out
+        return self._words.counts(self._words_of(texts))
+
+    @staticmethod
+    def _words_of(texts: Sequence[str]) -> list[list[str]]:
+        return [[t] if _ODD_SPACE.search(t) else t.split() for t in texts]
+
+    def _word_ids(self, word: str) -> list[int]:
+        return self.tokenizer.encode(word, add_special_tokens=False).ids
 
     def sums(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per text: the sum of its token vectors and its number of tokens."""
-        ids, indptr = array("i"), array("q", [0])
-        for text in texts:
-            ids.extend(self.token_ids(text))
-            indptr.append(len(ids))
-        counts = sp.csr_matrix(
-            (np.ones(len(ids), np.float32), np.frombuffer(ids, np.int32), np.frombuffer(indptr, np.int64)),
-            shape=(len(texts), self.vectors.shape[0]),
-        )
-        return np.asarray(counts @ self.vectors, dtype=np.float32), np.diff(indptr).astype(np.float32)
+        counts = self.token_counts(texts)
+        return np.asarray(counts @ self.vectors, dtype=np.float32), np.asarray(counts.sum(axis=1)).ravel()
+
+    def project(self, texts: Sequence[str], right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the sum of its token vectors, and that sum times ``right`` (vectors x k).
+
+        ``right`` comes as ``vectors @ right`` (vocabulary x k), per word first, then per text;
+        every product is scipy's row-by-row loop, so a text's result never depends on the batch.
+        """
+        S, W = self._words.factors(self._words_of(texts))
+        return np.asarray(S @ (W @ self.vectors), np.float32), np.asarray(S @ (W @ right), np.float32)
 
     @staticmethod
     def normalise(sums: np.ndarray) -> np.ndarray:
