@@ -153,6 +153,7 @@ class Segmenter:
         self.min_chars = min_chars
         self.window = window
         self._words: dict[str, _WordInfo] = {}  # cache of _word_info
+        self._infos: dict[_WordInfo, _WordInfo] = {}  # one copy of each (most words share a few)
 
     @cached_property
     def nlp(self) -> spacy.language.Language:
@@ -166,7 +167,7 @@ class Segmenter:
         state = dict(self.__dict__)
         state.pop("nlp", None)
         state.pop("_patterns", None)
-        state["_words"] = {}
+        state["_words"], state["_infos"] = {}, {}
         return state
 
     def sentences(self, text: str) -> list[tuple[int, int]]:
@@ -339,7 +340,8 @@ class Segmenter:
         if len(word) <= CACHE_WORD_CHARS:
             if len(self._words) >= CACHE_WORDS:
                 self._words.clear()
-            self._words[word] = info
+                self._infos.clear()
+            info = self._words[word] = self._infos.setdefault(info, info)
         return info
 
     def _context_free(self, text: str, rev: str, start: int, end: int, info: _WordInfo) -> bool:
