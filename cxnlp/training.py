@@ -54,6 +54,9 @@ class TrainConfig:
     pooling: str = "max+doc"  # "max": best segment; "max+doc": best segment + whole comment
     synthetic: bool = True  # add the dataset's train_synthetic.jsonl (other domains) to train, when present
     synthetic_weight: float = 1.0  # weight of each synthetic comment relative to a real one
+    # share of the synthetic comments (drawn by a hash of their id) kept out of training and added to dev
+    # for calibration and thresholds, so that scores and thresholds also fit other domains' phrasing
+    synthetic_calibration: float = 0.2
 
     # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
     distill: str | None = None
@@ -235,7 +238,20 @@ def train_records(config: TrainConfig, splits: dict[str, list[dict[str, Any]]]) 
     """What the scorer trains on: the train split, plus the synthetic comments (weighted) unless turned off."""
     if not config.synthetic:
         return splits["train"]
-    return splits["train"] + [{**r, "weight": config.synthetic_weight} for r in splits.get("train_synthetic", [])]
+    synthetic = [r for r in splits.get("train_synthetic", []) if not _calibrates(r, config)]
+    return splits["train"] + [{**r, "weight": config.synthetic_weight} for r in synthetic]
+
+
+def calibration_records(config: TrainConfig, splits: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """What calibration and thresholds are fitted on: dev, plus the held-out share of the synthetic comments."""
+    if not config.synthetic:
+        return splits["dev"]
+    return splits["dev"] + [r for r in splits.get("train_synthetic", []) if _calibrates(r, config)]
+
+
+def _calibrates(record: dict[str, Any], config: TrainConfig) -> bool:
+    h = int(hashlib.sha256(str(record["id"]).encode()).hexdigest()[:8], 16)
+    return h < config.synthetic_calibration * 0x1_0000_0000
 
 
 def seed_everything(seed: int) -> None:
@@ -308,14 +324,15 @@ def training_examples(config: TrainConfig, taxonomy: Taxonomy, records, segmente
 
 
 def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
-    """Calibrate and tune thresholds on dev, record provenance, score dev."""
+    """Calibrate and tune thresholds on dev (+ held-out synthetic comments), record provenance, score dev."""
     from cxnlp.evaluation import evaluate_records
 
     dev = splits["dev"]
-    pooled, _, _ = model.pooled_scores([r["text"] for r in dev])
-    y_dev = label_matrix(dev, model.keys)
-    model.calibrator = PlattCalibrator.fit(pooled, y_dev)
-    model.thresholds = tune_thresholds(model.calibrator.transform(pooled), y_dev)
+    cal = calibration_records(config, splits)
+    pooled, _, _ = model.pooled_scores([r["text"] for r in cal])
+    y_cal = label_matrix(cal, model.keys)
+    model.calibrator = PlattCalibrator.fit(pooled, y_cal)
+    model.thresholds = tune_thresholds(model.calibrator.transform(pooled), y_cal)
     model.meta.update(
         {
             "train_config": config.to_dict(),
@@ -325,6 +342,7 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
                 "sha256": data_hash(train_records(config, splits)),
                 "comments": {s: len(v) for s, v in splits.items()},
                 "synthetic": config.synthetic and "train_synthetic" in splits,
+                "calibration": {"dev": len(dev), "synthetic": len(cal) - len(dev)},
                 "distill": config.distill,
                 "weak": config.weak,
             },

@@ -37,14 +37,46 @@ def run(splits: dict, config: TrainConfig, tax: Taxonomy, calibration: list[dict
     return model
 
 
+def compare_writers(splits: dict, config: TrainConfig, tax: Taxonomy) -> None:
+    """Writers syn8-syn13 (session 4) in training, in calibration, or half and half."""
+    later = {f"syn{i}" for i in range(8, 14)}
+    first = [r for r in splits["train_synthetic"] if r["annotator"] not in later]
+    second = [r for r in splits["train_synthetic"] if r["annotator"] in later]
+    half = [r for r in second if held_out(r, 0.5)]
+    rest = [r for r in second if not held_out(r, 0.5)]
+    rows = {
+        f"train gold + {len(first) + len(second)} synthetic, calibrate dev": (first + second, splits["dev"]),
+        f"train gold + {len(first)} synthetic, calibrate dev + {len(second)} synthetic": (
+            first,
+            splits["dev"] + second,
+        ),
+        f"train gold + {len(first) + len(rest)} synthetic, calibrate dev + {len(half)} synthetic": (
+            first + rest,
+            splits["dev"] + half,
+        ),
+    }
+    for name, (synthetic, calibration) in rows.items():
+        t0 = time.time()
+        model = run({**splits, "train_synthetic": synthetic}, config, tax, calibration)
+        scores = []
+        for split in ("dev", "ood_dev"):
+            m = evaluate_records(model, splits[split])
+            scores.append(f"{split} {m['micro']['f1']:.3f} / {m['macro_f1']:.3f}")
+        print(f"{name}: " + "  ".join(scores) + f"  ({time.time() - t0:.0f}s)", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--holdout", type=float, default=0.25)
+    ap.add_argument("--writers", action="store_true", help="compare ways to use the second round of synthetic writers")
     args = ap.parse_args()
     config = TrainConfig()
     tax = Taxonomy.default()
     splits = load_records(None, tax)
     synth = splits["train_synthetic"]
+    if args.writers:
+        compare_writers(splits, config, tax)
+        return
     kept = [r for r in synth if not held_out(r, args.holdout)]
     cal = [r for r in synth if held_out(r, args.holdout)]
     rows = {
