@@ -132,6 +132,22 @@ def test_user_file_is_split_for_training(tmp_path: Path) -> None:
     assert metrics["dev"]["n_comments"] == len(splits["dev"])
 
 
+def test_synthetic_comments_split_between_training_and_calibration() -> None:
+    from cxnlp.training import calibration_records, train_records
+
+    splits = load_records()
+    synthetic = {r["id"] for r in splits["train_synthetic"]}
+    trained = {r["id"] for r in train_records(TrainConfig(), splits)} & synthetic
+    calibrated = {r["id"] for r in calibration_records(TrainConfig(), splits)} & synthetic
+    assert not trained & calibrated and trained | calibrated == synthetic
+    assert 0.15 < len(calibrated) / len(synthetic) < 0.25  # synthetic_calibration = 0.2, drawn by id hash
+    assert {r["id"] for r in splits["dev"]} <= {r["id"] for r in calibration_records(TrainConfig(), splits)}
+    off = TrainConfig(synthetic_calibration=0.0)
+    assert calibration_records(off, splits) == splits["dev"] and len(train_records(off, splits)) == len(
+        splits["train"]
+    ) + len(synthetic)
+
+
 def test_config_from_file_and_overrides(tmp_path: Path) -> None:
     p = tmp_path / "train.toml"
     p.write_text('[train]\nfamily = "fast"\nC = 2.5\nchar_ngrams = [3, 4]\n')
