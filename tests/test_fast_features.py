@@ -79,7 +79,7 @@ def test_word_table_stays_bounded_and_counts_the_same_after_a_reset() -> None:
     np.testing.assert_array_equal(first.sum(axis=1), [8] * 20)
 
 
-def test_static_token_counts_equal_the_tokenizer_on_real_text(tmp_path) -> None:
+def test_static_token_counts_equal_the_tokenizer_on_real_text() -> None:
     from tokenizers import Tokenizer
 
     from cxnlp.models.encoder import PACKAGE, resolve_backbone

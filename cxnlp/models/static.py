@@ -98,10 +98,11 @@ class StaticVectors:
         return np.asarray(counts @ self.vectors, dtype=np.float32), np.asarray(counts.sum(axis=1)).ravel()
 
     def project(self, texts: Sequence[str], right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per text: the sum of its token vectors, and that sum times ``right`` (vectors x k).
+        """Per text: the sum of its token vectors, and its token counts times ``right`` (vocabulary x k).
 
-        ``right`` comes as ``vectors @ right`` (vocabulary x k), per word first, then per text;
-        every product is scipy's row-by-row loop, so a text's result never depends on the batch.
+        With ``right = vectors @ M`` the second is the first times ``M``, computed per distinct word
+        first, then per text; every product is scipy's row-by-row loop, so a text's result never
+        depends on the batch.
         """
         S, W = self._words.factors(self._words_of(texts))
         return np.asarray(S @ (W @ self.vectors), np.float32), np.asarray(S @ (W @ right), np.float32)

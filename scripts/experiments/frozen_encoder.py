@@ -72,6 +72,11 @@ class HybridScorer(FastScorer):
         emb = (emb / norms * self.embed_weight).astype(np.float32)
         return X, emb if dense is None else np.hstack([dense, emb])
 
+    def decision_function(self, texts: list[Item]) -> np.ndarray:
+        # FastScorer's tagging path rearranges the product for its own two blocks and would
+        # ignore the embedding block: score with the features themselves.
+        return np.asarray(self.features(texts) @ self.coef) + self.intercept
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
