@@ -174,3 +174,19 @@ def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tiny_bert, 
     loaded = CXModel.load(out)
     texts = ["The agent hung up on me.", "Lovely staff."]
     assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-5)
+
+
+def test_encoder_batches_cover_every_example_once_with_similar_lengths() -> None:
+    from cxnlp.models.encoder import length_buckets
+
+    texts = [r["text"] for r in load_records(None)["dev"]]
+    lengths = np.array([len(t) for t in texts])
+    batches = length_buckets(lengths, 16, np.random.default_rng(0), pool=8)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(texts)))
+    # within a batch lengths are close; a random batch spans most of the range
+    spread = np.median([np.ptp(lengths[b]) for b in batches if len(b) > 1])
+    random_spread = np.median([np.ptp(lengths[b]) for b in np.array_split(np.arange(len(texts)), len(batches))])
+    assert spread < random_spread / 3
+    # a new epoch (the generator moved on) mixes differently
+    again = length_buckets(lengths, 16, np.random.default_rng(1), pool=8)
+    assert [b.tolist() for b in again] != [b.tolist() for b in batches]

@@ -56,6 +56,19 @@ def resolve_backbone(name: str) -> tuple[Path | str, dict[str, str]]:
     return name, {"name": name, "sha256": ""}  # a Hub id: needs the network
 
 
+def length_buckets(lengths: np.ndarray, batch_size: int, gen: np.random.Generator, pool: int = 50) -> list:
+    """Shuffled batches of similar length: a random order cut into pools of ``pool`` batches, each pool
+    sorted by length, then the batches shuffled.  Padding to the longest item of a batch is what costs
+    on a CPU; similar lengths cut it several-fold while every epoch still sees a fresh random mix."""
+    order = gen.permutation(len(lengths))
+    batches = []
+    for i in range(0, len(order), batch_size * pool):
+        chunk = order[i : i + batch_size * pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+    return [batches[k] for k in gen.permutation(len(batches))]
+
+
 def _device(requested: str | None):
     import torch
 
@@ -179,10 +192,9 @@ class EncoderScorer(Scorer):
 
         self.net.train()
         bar = tqdm(total=steps, desc="fine-tuning encoder", unit="step", mininterval=2)
+        lengths = np.array([len(t) for t in texts])
         for _ in range(self.epochs):
-            order = gen.permutation(n)
-            for i in range(0, n, self.batch_size):
-                idx = order[i : i + self.batch_size]
+            for idx in length_buckets(lengths, self.batch_size, gen):
                 enc = self._encode([texts[j] for j in idx])
                 with self._autocast():
                     logits = self.net(**enc).float()
