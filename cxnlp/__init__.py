@@ -5,6 +5,7 @@ Public API (stable names re-exported here):
 - :class:`Taxonomy`, :class:`Label`, :func:`load_taxonomy` - the label set.
 - :class:`Tagger`, :class:`TagResult`, :class:`Tag`, :class:`CXClassifier` - tagging.
 - :class:`CXModel`, :class:`TrainConfig`, :func:`train` - models and training.
+- :func:`calibrate` - adapt a model's calibration and thresholds to a labeled sample from another domain.
 """
 
 __version__ = "0.2.0"
@@ -19,6 +20,7 @@ _LAZY = {
     "CXModel": "cxnlp.models.model",
     "TrainConfig": "cxnlp.training",
     "train": "cxnlp.training",
+    "calibrate": "cxnlp.calibration",
 }
 
 

@@ -158,8 +158,7 @@ def _read_csv(path: Path, taxonomy: Taxonomy, text_column: str, labels_column: s
     with path.open(encoding="utf-8", newline="") as fh:
         sample = fh.read(65536)
         fh.seek(0)
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|") if sample else csv.excel
-        reader = csv.DictReader(fh, dialect=dialect)
+        reader = csv.DictReader(fh, delimiter=_delimiter(sample, path.suffix))
         cols = reader.fieldnames or []
         if text_column not in cols:
             raise DataError(f"{path}: row 1: column {text_column!r} not found (columns: {', '.join(cols)})")
@@ -182,6 +181,18 @@ def _read_csv(path: Path, taxonomy: Taxonomy, text_column: str, labels_column: s
                 rec["id"] = row[id_column]
             rows.append(rec)
     return rows
+
+
+def _delimiter(sample: str, suffix: str) -> str:
+    """The delimiter, sniffed from the header line (free text in the rows can defeat the sniffer), else
+    from the sample, else by extension.  Quoting follows the usual CSV rules (``csv.excel``)."""
+    header = sample.splitlines()[0] if sample else ""
+    for text in (header, sample):
+        try:
+            return csv.Sniffer().sniff(text, delimiters=",\t;|").delimiter
+        except csv.Error:
+            continue
+    return "\t" if suffix == ".tsv" else ","
 
 
 def read_label_studio(path: str | Path, taxonomy: Taxonomy | None = None) -> list[dict[str, Any]]:

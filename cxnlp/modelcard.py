@@ -9,8 +9,9 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
     meta = model.meta
     cfg = meta.get("train_config", {})
     data = meta.get("training_data", {})
+    cal = meta.get("calibrated")
     lines = [
-        f"# {meta.get('name', 'cxnlp model')} ({model.scorer.family})",
+        f"# {meta.get('name', 'cxnlp model')} ({model.scorer.family}){', recalibrated' if cal else ''}",
         "",
         "A cxnlp multi-label tagger for what customers say about the staff who served them:",
         f"{len(model.taxonomy.skills)} soft skills (positive / negative) and"
@@ -26,16 +27,20 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         f"- family: `{model.scorer.family}`, seed {meta.get('seed')}",
         f"- data: {data.get('source')} ({data.get('comments')}), sha256 `{str(data.get('sha256', ''))[:16]}…`",
         f"- distillation data: {data.get('distill') or 'none'}",
-        "- calibration: per-label Platt scaling on dev; thresholds: per-label F1-optimal on dev",
+        "- calibration: per-label Platt scaling on dev; thresholds: per-label F1-optimal on dev"
+        + (" (the base model's; then recalibrated, see below)" if cal else ""),
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",
         "",
-        "## Metrics",
     ]
+    if cal:
+        lines += _recalibration(cal)
+    lines.append("## Metrics")
     for split, m in metrics.items():
         if not isinstance(m, dict) or "micro" not in m:
             continue
         lines += [
-            f"### {split} ({m.get('n_comments', '?')} comments)",
+            f"### {_HEADINGS.get(split, (split, ''))[0]} ({m.get('n_comments', '?')} comments)"
+            + _HEADINGS.get(split, (split, ""))[1],
             f"micro P/R/F1 {m['micro']['precision']:.3f} / {m['micro']['recall']:.3f} / {m['micro']['f1']:.3f},"
             f" macro F1 {m['macro_f1']:.3f}, ECE {m.get('ece')}",
             "",
@@ -57,3 +62,38 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# metrics.json entries written by `cxnlp calibrate`: (heading, note after the comment count)
+_HEADINGS = {
+    "calibration_sample": ("calibration sample", ", IN-SAMPLE: calibration and thresholds were fitted on them"),
+    "calibration_sample_base": ("calibration sample, base model before recalibration", ""),
+}
+
+
+def _recalibration(cal: dict[str, Any]) -> list[str]:
+    data, method, base = cal.get("data", {}), cal.get("method", {}), cal.get("base_model", {})
+    pos = data.get("positives", {})
+    few = sorted(k for k, n in pos.items() if n < 5)
+    rule = method.get("threshold_rule")
+    return [
+        "## Recalibration",
+        f"The weights are those of `{base.get('name')}` ({base.get('path')}, config.json sha256"
+        f" `{str(base.get('config_sha256'))[:16]}…`), unchanged; only the per-label calibration and thresholds"
+        f" were refitted (`cxnlp calibrate`, {cal.get('created_with')}) on a labeled sample of the user's domain:",
+        "",
+        f"- sample: {data.get('source')}, {data.get('comments')} comments, sha256 `{str(data.get('sha256'))[:16]}…`;"
+        f" positives per label: {', '.join(f'{k} {n}' for k, n in pos.items())}",
+        f"- calibration: {method.get('calibration')}; prior strength chosen: {method.get('prior_strength')}",
+        f"- thresholds: {method.get('thresholds')}; chosen: **{rule}**"
+        + (f" ({method.get('shared_threshold')} for every label with a positive example)" if rule == "shared" else ""),
+        f"- labels without a positive example keep the base model's calibration and threshold:"
+        f" {', '.join(method.get('kept_keys') or []) or 'none'}",
+        "",
+        "**Caveat.** The metrics on the calibration sample below are in-sample: calibration and thresholds were fitted"
+        " on those very comments, so they overstate what to expect on new ones. Measure on labeled comments that were"
+        " not used here (`cxnlp evaluate MODEL --data other.csv`). Labels with few positives in the sample"
+        f" ({', '.join(few) or 'none'} had fewer than 5) are adapted little or not at all. The method and its measured"
+        " effect are in the cxnlp repository's `benchmarks/domain_calibration.md`.",
+        "",
+    ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -109,6 +110,26 @@ def test_read_user_csv_both_layouts(tmp_path: Path) -> None:
     w.write_text("comment,coldness,friendliness-\nRude clerk,1,1\nFine,0,0\n", "utf-8")
     recs = read_labeled(w, text_column="comment")
     assert recs[0]["labels"] == ["friendliness-", "coldness"]
+
+
+def test_read_user_csv_of_free_text_written_by_the_csv_module(tmp_path: Path) -> None:
+    # Real comments (commas, semicolons, quotes, line breaks) defeat csv.Sniffer on the rows; the
+    # delimiter comes from the header line.
+    texts = [
+        'Staff said "not my job", then hung up; no one called back.',
+        "Fine, I guess.\nThe pharmacist was kind; she explained everything, twice.",
+        "Clerk rude | manager worse",
+    ] * 10
+    labels = [["brush_off", "apathy"], ["empathy+"], []] * 10
+    for name, delimiter in (("comma.csv", ","), ("semicolon.csv", ";"), ("tabs.tsv", "\t")):
+        p = tmp_path / name
+        with p.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, delimiter=delimiter)
+            w.writerow(["review", "labels"])
+            w.writerows([t, ";".join(lab)] for t, lab in zip(texts, labels, strict=True))
+        recs = read_labeled(p, text_column="review")
+        assert [r["text"] for r in recs] == texts, name
+        assert [set(r["labels"]) for r in recs] == [set(lab) for lab in labels], name
 
 
 def test_user_data_errors_name_file_row_and_column(tmp_path: Path) -> None:

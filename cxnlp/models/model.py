@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from cxnlp.models.base import (
     CONFIG_FILE,
     FORMAT_VERSION,
     Item,
+    ModelDirError,
     Prediction,
     Scorer,
     read_model_config,
@@ -201,3 +204,36 @@ class CXModel:
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
+
+
+def write_model_dir(
+    model: CXModel, path: str | Path, metrics: dict | None = None, card: str | None = None, overwrite: bool = False
+) -> Path:
+    """Save ``model`` as a complete new directory, atomically.
+
+    Everything is written to a hidden temporary directory beside ``path``, which is then renamed
+    into place, so ``path`` never holds a half-written model.  An existing ``path`` is replaced
+    only with ``overwrite`` (renamed aside first, deleted after).
+    """
+    path = Path(path)
+    if path.exists() and (not overwrite or not path.is_dir()):
+        raise ModelDirError(f"{path}: already exists; choose another output directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    for stale in (tmp, old):
+        if stale.exists():
+            shutil.rmtree(stale)
+    tmp.mkdir()
+    try:
+        model.save(tmp, metrics=metrics, card=card)
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path
