@@ -231,14 +231,14 @@ def evaluate(
     saved[f"{split}_baselines"] = {
         n: {k: r[k] for k in ("micro", "macro_f1", "per_label")} for n, r in results.items() if n != main_name
     }
-    metrics_path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+    from cxnlp.io import write_text_atomic
     from cxnlp.modelcard import model_card
 
-    (model / "README.md").write_text(model_card(m, saved), encoding="utf-8")  # the card shows every split scored
+    # The model directory is updated in place: each file through a temporary file and a rename.
+    write_text_atomic(metrics_path, json.dumps(saved, indent=2) + "\n")
+    write_text_atomic(model / "README.md", model_card(m, saved))  # the card shows every split scored
     report = report or model / f"report_{split}.html"
-    report.write_text(
-        html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name), encoding="utf-8"
-    )
+    write_text_atomic(report, html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name))
     console.print(f"metrics: {metrics_path}  report: {report}")
 
 

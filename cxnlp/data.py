@@ -140,7 +140,7 @@ def read_labeled(
     elif suffix == ".json":
         return read_label_studio(path, taxonomy)  # validated task by task there
     elif suffix in (".csv", ".tsv"):
-        rows = _read_csv(path, taxonomy, text_column, labels_column, id_column)
+        return _read_csv(path, taxonomy, text_column, labels_column, id_column)  # validated row by row there
     else:
         raise DataError(f"{path}: unsupported labeled-data format {suffix!r} (use .csv, .tsv, .jsonl or .json)")
     return [validate_record(r, taxonomy, f"{path}: row {i + 1}") for i, r in enumerate(rows)]
@@ -166,20 +166,32 @@ def _read_csv(path: Path, taxonomy: Taxonomy, text_column: str, labels_column: s
         if labels_column not in cols and not key_cols:
             raise DataError(f"{path}: row 1: no {labels_column!r} column and no per-label 0/1 columns")
         rows = []
-        for n, row in enumerate(reader, 2):
+        n = 2
+        for row in reader:
+            # Rows are numbered as lines of the file (the header is row 1), as a spreadsheet shows them;
+            # a quoted comment with line breaks spans several, and its row is the one it starts on.
+            n, start = reader.line_num + 1, n
             labels: list[str] = []
             if labels_column in row and row[labels_column]:
                 labels = [x.strip() for x in re.split(r"[;,|]", row[labels_column]) if x.strip()]
             for c in key_cols:
                 v = (row.get(c) or "").strip()
                 if v not in ("", "0", "1", "0.0", "1.0"):
-                    raise DataError(f"{path}: row {n}: column {c!r}: expected 0 or 1, got {v!r}")
+                    raise DataError(f"{path}: row {start}: column {c!r}: expected 0 or 1, got {v!r}")
                 if v in ("1", "1.0"):
                     labels.append(c)
+            where = f"{path}: row {start}"
+            if not (row[text_column] or "").strip():
+                raise DataError(f"{where}: column {text_column!r}: missing or empty")
+            unknown = [lab for lab in labels if lab not in taxonomy.keys]
+            if unknown:
+                raise DataError(
+                    f"{where}: column {labels_column!r}: unknown label {unknown[0]!r} (not in taxonomy {taxonomy.name})"
+                )
             rec = {"text": row[text_column], "labels": labels}
             if row.get(id_column):
                 rec["id"] = row[id_column]
-            rows.append(rec)
+            rows.append(validate_record(rec, taxonomy, where))
     return rows
 
 

@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -326,6 +327,18 @@ def write_chunk(df: pd.DataFrame, path: Path, fmt: str) -> None:
         df.to_parquet(path, index=False)
     else:
         raise InputError(f"unsupported output format {fmt!r}")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` through a temporary file and a rename, so an interrupted write
+    never leaves a truncated file (e.g. a model directory's ``metrics.json`` or card)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def join_chunks(parts: list[Path], out: Path, fmt: str) -> None:

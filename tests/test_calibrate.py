@@ -179,7 +179,7 @@ def test_cli_end_to_end_and_errors(ood: list[dict], tmp_path: Path) -> None:
     rows[2] = {**rows[2], "labels": ["friendliness+", "rudeness"]}
     _write_csv(bad, rows)
     msg = one_line_error(["calibrate", str(DEFAULT), "--data", str(bad), "--out", str(tmp_path / "x"), *args[-2:]])
-    assert "bad.csv: row 3: column 'labels': unknown label 'rudeness'" in msg  # the third comment
+    assert "bad.csv: row 4: column 'labels': unknown label 'rudeness'" in msg  # the third comment; header is row 1
     empty = tmp_path / "unlabeled.csv"
     _write_csv(empty, ood[:20], labels=False)
     msg = one_line_error(["calibrate", str(DEFAULT), "--data", str(empty), "--out", str(tmp_path / "y"), *args[-2:]])

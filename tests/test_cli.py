@@ -43,3 +43,25 @@ def test_broken_taxonomy_is_a_one_line_error(tmp_path: Path) -> None:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1
     assert "broken.toml" in lines[0] and "'description'" in lines[0]
+
+
+def test_evaluate_prints_table_and_writes_metrics_and_report(tmp_path: Path) -> None:
+    import shutil
+
+    from cxnlp.data import load_records, write_jsonl
+
+    model = tmp_path / "model"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "models" / "cx-default", model)
+    sample = tmp_path / "sample.jsonl"
+    write_jsonl(sample, load_records(None)["dev"][:60])
+    result = runner.invoke(app, ["evaluate", str(model), "--data", str(sample), "--no-baselines"])
+    assert result.exit_code == 0, result.output
+    assert "micro F1" in result.output and "friendliness+" in result.output
+    metrics = json.loads((model / "metrics.json").read_text())
+    scored = metrics["sample.jsonl"]
+    assert scored["n_comments"] == 60 and set(scored["per_label"]) >= {"coldness", "brush_off"}
+    assert "test" in metrics  # the splits scored before are kept
+    html = (model / "report_sample.jsonl.html").read_text()
+    assert html.count("<img") >= 1 and "friendliness+" in html  # the per-label chart and table
+    assert "sample.jsonl" in (model / "README.md").read_text()  # the card lists the new evaluation
+    assert not [p for p in model.iterdir() if ".tmp" in p.name]

@@ -153,6 +153,15 @@ def test_user_data_errors_name_file_row_and_column(tmp_path: Path) -> None:
     c.write_text("text,coldness\nRude,yes\n", "utf-8")
     with pytest.raises(DataError, match=r"wide\.csv: row 2: column 'coldness': expected 0 or 1"):
         read_labeled(c)
+    # rows are file lines (header = row 1), a quoted comment with line breaks counted in full, and the
+    # message names the user's own column
+    m = tmp_path / "multi.csv"
+    m.write_text('review,tags\n"Clerk was rude.\nVery rude.",coldness;friendliness-\nFine,\n  ,coldness\n', "utf-8")
+    with pytest.raises(DataError, match=r"multi\.csv: row 5: column 'review': missing or empty"):
+        read_labeled(m, text_column="review", labels_column="tags")
+    m.write_text('review,tags\n"Clerk was rude.\nVery rude.",coldness;friendliness-\nOk,rudeness\n', "utf-8")
+    with pytest.raises(DataError, match=r"multi\.csv: row 4: column 'tags': unknown label 'rudeness'"):
+        read_labeled(m, text_column="review", labels_column="tags")
 
 
 def test_label_studio_export(tmp_path: Path) -> None:

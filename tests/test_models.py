@@ -100,6 +100,12 @@ def test_implications_are_applied(fast_model) -> None:
     assert pred.evidence["friendliness-"] == pred.evidence["coldness"]
 
 
+def test_weights_are_as_readable_as_the_config(fast_model) -> None:
+    path, _, _ = fast_model
+    modes = {f.name: f.stat().st_mode & 0o777 for f in Path(path).rglob("*") if f.is_file()}
+    assert set(modes.values()) == {modes["config.json"]}, modes
+
+
 def test_refuses_pickle_version_mismatch_and_missing_files(fast_model, tmp_path: Path) -> None:
     path, _, _ = fast_model
     bad = tmp_path / "bad"

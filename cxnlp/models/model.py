@@ -169,6 +169,7 @@ class CXModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         scorer_cfg, files = self.scorer.save(path)
+        _readable_like_other_files(path, files)
         config = {
             "format_version": FORMAT_VERSION,
             "cxnlp_version": __version__,
@@ -204,6 +205,15 @@ class CXModel:
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
+
+
+def _readable_like_other_files(path: Path, files: list[str]) -> None:
+    """safetensors writes owner-only (0600) files; give weights the mode every other file gets (0666 less the
+    umask), so a model directory copied to shared storage is readable by Spark executors and other users."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in files:
+        os.chmod(path / f, 0o666 & ~mask)
 
 
 def write_model_dir(
