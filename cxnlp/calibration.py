@@ -57,30 +57,7 @@ class PlattCalibrator:
             if pos == 0 or pos == n:
                 continue
             t = np.where(t > 0, (pos + 1) / (pos + 2), 1 / (n - pos + 2))
-
-            def loss(w: np.ndarray, s=s, t=t) -> float:
-                z = w[0] * s + w[1]
-                return float(np.sum(np.logaddexp(0, z) - t * z) + 0.5 * reg * (w[0] - 1) ** 2)
-
-            w = np.array([1.0, 0.0])
-            current = loss(w)
-            for _ in range(iters):
-                p = _sigmoid(w[0] * s + w[1])
-                g = np.array([np.dot(p - t, s), np.sum(p - t)]) + reg * np.array([w[0] - 1, 0])
-                h = p * (1 - p)
-                hess = np.array([[np.dot(h, s * s) + reg, np.dot(h, s)], [np.dot(h, s), np.sum(h) + 1e-9]])
-                step = np.linalg.solve(hess, g)
-                # Backtracking: a full Newton step can overshoot from a poor start.
-                scale = 1.0
-                while scale > 1e-6 and loss(w - scale * step) > current:
-                    scale /= 2
-                w = w - scale * step
-                new = loss(w)
-                if current - new < 1e-10 * max(1.0, abs(current)):
-                    current = new
-                    break
-                current = new
-            a[j], b[j] = w
+            a[j], b[j] = _newton_platt(s, t, reg, 0.0, iters)
         return cls(a, b)
 
     def transform(self, scores: np.ndarray) -> np.ndarray:
@@ -113,7 +90,7 @@ class PlattCalibrator:
         for j in range(z.shape[1]):
             t = (y[:, j] > 0).astype(float)
             if 0 < t.sum() < len(t):
-                alpha[j], beta[j] = _map_platt(z[:, j], t, strength, slope_strength, iters)
+                alpha[j], beta[j] = _newton_platt(z[:, j], t, slope_strength, strength, iters)
         return PlattCalibrator(self.a * alpha, self.b * alpha + beta)
 
     def to_dict(self) -> dict:
@@ -126,22 +103,33 @@ class PlattCalibrator:
         return cls(np.asarray(d["a"], dtype=float), np.asarray(d["b"], dtype=float))
 
 
-def _map_platt(z: np.ndarray, t: np.ndarray, strength: float, slope_strength: float, iters: int) -> tuple[float, float]:
-    """Newton's method for one column of :meth:`PlattCalibrator.refit`."""
+def _newton_platt(
+    s: np.ndarray, t: np.ndarray, slope_prior: float, offset_prior: float, iters: int
+) -> tuple[float, float]:
+    """One column's Platt scaling ``w0 * s + w1`` by Newton's method on the log-loss plus a Gaussian
+    prior ``slope_prior / 2 * (w0 - 1)**2 + offset_prior / 2 * w1**2`` (centred on "no change").
+
+    Used by :meth:`PlattCalibrator.fit` (a light slope prior, none on the offset) and
+    :meth:`PlattCalibrator.refit` (a prior on both, shrinking toward the stored calibration).
+    """
 
     def loss(w: np.ndarray) -> float:
-        u = w[0] * z + w[1]
-        prior = slope_strength * (w[0] - 1) ** 2 + strength * w[1] ** 2
-        return float(np.sum(np.logaddexp(0, u) - t * u) + 0.5 * prior)
+        z = w[0] * s + w[1]
+        return float(
+            np.sum(np.logaddexp(0, z) - t * z) + 0.5 * slope_prior * (w[0] - 1) ** 2 + 0.5 * offset_prior * w[1] ** 2
+        )
 
     w = np.array([1.0, 0.0])
     current = loss(w)
     for _ in range(iters):
-        p = _sigmoid(w[0] * z + w[1])
-        g = np.array([np.dot(p - t, z) + slope_strength * (w[0] - 1), np.sum(p - t) + strength * w[1]])
+        p = _sigmoid(w[0] * s + w[1])
+        g = np.array([np.dot(p - t, s) + slope_prior * (w[0] - 1), np.sum(p - t) + offset_prior * w[1]])
         h = p * (1 - p)
-        hess = np.array([[np.dot(h, z * z) + slope_strength, np.dot(h, z)], [np.dot(h, z), np.sum(h) + strength]])
+        hess = np.array(
+            [[np.dot(h, s * s) + slope_prior, np.dot(h, s)], [np.dot(h, s), np.sum(h) + offset_prior + 1e-9]]
+        )
         step = np.linalg.solve(hess, g)
+        # Backtracking: a full Newton step can overshoot from a poor start.
         scale = 1.0
         while scale > 1e-6 and loss(w - scale * step) > current:
             scale /= 2
