@@ -75,20 +75,29 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def validate_record(rec: dict[str, Any], taxonomy: Taxonomy, where: str) -> dict[str, Any]:
-    """Check one record against the schema and the taxonomy; return it normalised."""
+def validate_record(
+    rec: dict[str, Any], taxonomy: Taxonomy, where: str, columns: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Check one record against the schema and the taxonomy; return it normalised.
+
+    ``columns`` maps the schema's ``text`` / ``labels`` to the names the user's file gives them, so
+    that an error names the column the user sees.
+    """
+    col = {"text": "text", "labels": "labels", **(columns or {})}
     text = rec.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise DataError(f"{where}: column 'text': missing or empty")
+        raise DataError(f"{where}: column {col['text']!r}: missing or empty")
     labels = rec.get("labels", [])
     if isinstance(labels, str):
         labels = [x.strip() for x in re.split(r"[;,|]", labels) if x.strip()]
     if not isinstance(labels, list):
-        raise DataError(f"{where}: column 'labels': expected a list of label keys")
+        raise DataError(f"{where}: column {col['labels']!r}: expected a list of label keys")
     known = set(taxonomy.keys)
     for lab in labels:
         if lab not in known:
-            raise DataError(f"{where}: column 'labels': unknown label {lab!r} (not in taxonomy {taxonomy.name})")
+            raise DataError(
+                f"{where}: column {col['labels']!r}: unknown label {lab!r} (not in taxonomy {taxonomy.name})"
+            )
     spans = rec.get("spans") or []
     for i, sp in enumerate(spans):
         try:
@@ -180,18 +189,11 @@ def _read_csv(path: Path, taxonomy: Taxonomy, text_column: str, labels_column: s
                     raise DataError(f"{path}: row {start}: column {c!r}: expected 0 or 1, got {v!r}")
                 if v in ("1", "1.0"):
                     labels.append(c)
-            where = f"{path}: row {start}"
-            if not (row[text_column] or "").strip():
-                raise DataError(f"{where}: column {text_column!r}: missing or empty")
-            unknown = [lab for lab in labels if lab not in taxonomy.keys]
-            if unknown:
-                raise DataError(
-                    f"{where}: column {labels_column!r}: unknown label {unknown[0]!r} (not in taxonomy {taxonomy.name})"
-                )
             rec = {"text": row[text_column], "labels": labels}
             if row.get(id_column):
                 rec["id"] = row[id_column]
-            rows.append(validate_record(rec, taxonomy, where))
+            names = {"text": text_column, "labels": labels_column}
+            rows.append(validate_record(rec, taxonomy, f"{path}: row {start}", names))
     return rows
 
 
