@@ -427,12 +427,10 @@ def calibrate(
 
 def _check_out(out: Path, base_path: Path | None, overwrite: bool) -> None:
     from cxnlp.models.base import ModelDirError
+    from cxnlp.models.model import check_new_model_dir
 
     if base_path is not None:
         o, b = out.resolve(), Path(base_path).resolve()
         if o == b or b in o.parents or o in b.parents:
             raise ModelDirError(f"{out}: is (or holds) the model being calibrated; choose another output directory")
-    if out.exists() and not overwrite:
-        raise ModelDirError(f"{out}: already exists; choose another output directory (or overwrite it)")
-    if out.exists() and not out.is_dir():
-        raise ModelDirError(f"{out}: exists and is not a directory")
+    check_new_model_dir(out, overwrite)

@@ -216,6 +216,15 @@ def _readable_like_other_files(path: Path, files: list[str]) -> None:
         os.chmod(path / f, 0o666 & ~mask)
 
 
+def check_new_model_dir(path: Path, overwrite: bool = False) -> None:
+    """Refuse ``path`` as a new model directory unless it is free (or an existing directory and ``overwrite``);
+    callers with slow work to do before writing call it first, so that they fail before the work."""
+    if path.exists() and not path.is_dir():
+        raise ModelDirError(f"{path}: exists and is not a directory")
+    if path.exists() and not overwrite:
+        raise ModelDirError(f"{path}: already exists; choose another output directory (or overwrite it)")
+
+
 def write_model_dir(
     model: CXModel, path: str | Path, metrics: dict | None = None, card: str | None = None, overwrite: bool = False
 ) -> Path:
@@ -226,8 +235,7 @@ def write_model_dir(
     only with ``overwrite`` (renamed aside first, deleted after).
     """
     path = Path(path)
-    if path.exists() and (not overwrite or not path.is_dir()):
-        raise ModelDirError(f"{path}: already exists; choose another output directory")
+    check_new_model_dir(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     old = path.with_name(f".{path.name}.old-{os.getpid()}")
