@@ -239,15 +239,6 @@ class Recalibration:
         return self.positives == 0
 
 
-def _micro_macro(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    t = y > 0
-    tp, fp, fn = (pred & t).sum(0), (pred & ~t).sum(0), (~pred & t).sum(0)
-    micro = 2 * tp.sum() / (2 * tp.sum() + fp.sum() + fn.sum()) if tp.sum() else 0.0
-    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-    has = t.any(0)
-    return float(micro), float(f1[has].mean()) if has.any() else 0.0
-
-
 def choose_strength(
     prior: PlattCalibrator,
     scores: np.ndarray,
@@ -308,6 +299,8 @@ def recalibrate(
     Chosen over refitting on the sample alone and over per-key threshold shrinkage by the
     cross-fitting in ``scripts/experiments/domain_calibration.py``.
     """
+    from cxnlp.evaluation import micro_macro_f1
+
     y = np.asarray(y)
     thresholds = np.asarray(thresholds, dtype=float)
     positives = (y > 0).sum(0)
@@ -315,11 +308,11 @@ def recalibrate(
     strength = choose_strength(calibrator, scores, y, grid, folds, seed, SLOPE_STRENGTH)
     cal = calibrator.refit(scores, y, strength, SLOPE_STRENGTH)
     before = calibrator.transform(scores) >= thresholds
-    sample_f1 = _micro_macro(before, y)[0]
+    sample_f1 = micro_macro_f1(y, before)[0]
     shared = max(THRESHOLD_FLOOR, sample_f1 / 2)
     candidates = {"stored": thresholds.copy(), "shared": np.where(kept, thresholds, shared)}
     probs = cal.transform(scores)
-    criterion = {name: round(sum(_micro_macro(probs >= t, y)), 6) for name, t in candidates.items()}
+    criterion = {name: round(sum(micro_macro_f1(y, probs >= t)), 6) for name, t in candidates.items()}
     rule = "shared" if criterion["shared"] > criterion["stored"] else "stored"
     return Recalibration(cal, candidates[rule], strength, rule, shared, sample_f1, positives, criterion)
 

@@ -42,17 +42,33 @@ def evaluate_records(model: Predictor, records: Sequence[dict[str, Any]], n_erro
     return out
 
 
+def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True positives, false positives and false negatives per key (column); nonzero counts as present."""
+    t, p = np.asarray(y_true) > 0, np.asarray(y_pred) > 0
+    return (t & p).sum(0), (~t & p).sum(0), (t & ~p).sum(0)
+
+
+def micro_macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float]:
+    """Micro F1 and macro F1 (over the keys present in ``y_true``), unrounded: for selection loops that
+    compare many candidates; :func:`scores` is the rounded, per-key report."""
+    tp, fp, fn = confusion(y_true, y_pred)
+    micro = 2 * tp.sum() / (2 * tp.sum() + fp.sum() + fn.sum()) if tp.sum() else 0.0
+    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    has = (tp + fn) > 0
+    return float(micro), float(f1[has].mean()) if has.any() else 0.0
+
+
 def scores(y_true: np.ndarray, y_pred: np.ndarray, keys: Sequence[str]) -> dict[str, Any]:
     per = {}
     tp_all = fp_all = fn_all = 0
+    tps, fps, fns = confusion(y_true, y_pred)
     for j, k in enumerate(keys):
-        t, p = y_true[:, j] > 0, y_pred[:, j] > 0
-        tp, fp, fn = int((t & p).sum()), int((~t & p).sum()), int((t & ~p).sum())
+        tp, fp, fn = int(tps[j]), int(fps[j]), int(fns[j])
         tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
         prec = tp / (tp + fp) if tp + fp else 0.0
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        per[k] = {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4), "support": int(t.sum())}
+        per[k] = {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4), "support": tp + fn}
     micro_p = tp_all / (tp_all + fp_all) if tp_all + fp_all else 0.0
     micro_r = tp_all / (tp_all + fn_all) if tp_all + fn_all else 0.0
     micro_f1 = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if tp_all else 0.0

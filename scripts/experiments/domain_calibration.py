@@ -51,14 +51,13 @@ import numpy as np
 from cxnlp.calibration import (
     SLOPE_STRENGTH,
     PlattCalibrator,
-    _micro_macro,
     _sigmoid,
     choose_strength,
     recalibrate,
     tune_thresholds,
 )
 from cxnlp.data import label_matrix, load_records
-from cxnlp.evaluation import evaluate_records
+from cxnlp.evaluation import evaluate_records, micro_macro_f1
 from cxnlp.inference import default_model_path
 from cxnlp.models.model import CXModel
 
@@ -121,10 +120,8 @@ def shrink(base, t0, s, y, pseudo=10):
 
 
 def shared_threshold(cal, base, t0, s, y):
-    pred, t = base.transform(s) >= t0, y > 0
-    tp, fp, fn = (pred & t).sum(), (pred & ~t).sum(), (~pred & t).sum()
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return np.where(t.any(0), max(0.05, f1 / 2), t0)
+    f1 = micro_macro_f1(y, base.transform(s) >= t0)[0]
+    return np.where((y > 0).any(0), max(0.05, f1 / 2), t0)
 
 
 def shared_only(base, t0, s, y):
@@ -141,7 +138,7 @@ def shrink_choice(base, t0, s, y):
     kept = (y > 0).sum(0) == 0
     candidates = {"stored": t0, "shared": shared_threshold(cal, base, t0, s, y)}
     probs = cal.transform(s)
-    crit = {k: sum(_micro_macro(probs >= t, y)) for k, t in candidates.items()}
+    crit = {k: sum(micro_macro_f1(y, probs >= t)) for k, t in candidates.items()}
     return _keep_where(kept, cal, candidates["shared" if crit["shared"] > crit["stored"] else "stored"], base, t0)
 
 

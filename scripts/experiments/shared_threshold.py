@@ -16,8 +16,8 @@ import sys
 
 import numpy as np
 
-from cxnlp.calibration import _micro_macro
 from cxnlp.data import label_matrix, load_records, read_jsonl
+from cxnlp.evaluation import micro_macro_f1
 from cxnlp.models.model import CXModel
 from cxnlp.training import TrainConfig, calibration_records
 
@@ -34,14 +34,14 @@ def main(path: str = "models/cx-default") -> None:
     y = {k: label_matrix(v, model.keys) for k, v in sets.items()}
 
     def row(name: str, t: np.ndarray) -> None:
-        cells = [f"{a:.3f} / {b:.3f}" for a, b in (_micro_macro(probs[k] >= t, y[k]) for k in ("dev", "ood_dev"))]
+        cells = [f"{a:.3f} / {b:.3f}" for a, b in (micro_macro_f1(y[k], probs[k] >= t) for k in ("dev", "ood_dev"))]
         print(f"| {name} | {' | '.join(cells)} |")
 
     print("| thresholds | dev micro / macro F1 | ood_dev micro / macro F1 |\n|---|---:|---:|")
     row("per key, as tuned (stored)", model.thresholds)
     for g in (0.2, 0.25, 0.3, 0.35):
         row(f"one shared, {g}", np.full(len(model.keys), g))
-    best = max(_micro_macro(probs["cal"] >= g, y["cal"])[0] for g in np.arange(0.05, 0.8, 0.01))
+    best = max(micro_macro_f1(y["cal"], probs["cal"] >= g)[0] for g in np.arange(0.05, 0.8, 0.01))
     shared, npos = best / 2, y["cal"].sum(0)
     for m in (5, 10, 20, 40, 80):
         w = npos / (npos + m)
