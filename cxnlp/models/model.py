@@ -169,7 +169,6 @@ class CXModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         scorer_cfg, files = self.scorer.save(path)
-        _readable_like_other_files(path, files)
         config = {
             "format_version": FORMAT_VERSION,
             "cxnlp_version": __version__,
@@ -186,6 +185,11 @@ class CXModel:
             **self.meta,
         }
         (path / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        # safetensors writes owner-only (0600) files; give the weights the mode config.json got (0666 less the
+        # umask), so a model directory on shared storage is readable by Spark executors and other users.
+        mode = (path / CONFIG_FILE).stat().st_mode & 0o777
+        for f in files:
+            os.chmod(path / f, mode)
         if metrics is not None:
             (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         if card is not None:
@@ -205,15 +209,6 @@ class CXModel:
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
-
-
-def _readable_like_other_files(path: Path, files: list[str]) -> None:
-    """safetensors writes owner-only (0600) files; give weights the mode every other file gets (0666 less the
-    umask), so a model directory copied to shared storage is readable by Spark executors and other users."""
-    mask = os.umask(0)
-    os.umask(mask)
-    for f in files:
-        os.chmod(path / f, 0o666 & ~mask)
 
 
 def check_new_model_dir(path: Path, overwrite: bool = False) -> None:
