@@ -263,6 +263,7 @@ class FastScorer(Scorer):
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
         self._static_coef: np.ndarray | None = None  # static vectors @ their coefficients, made at first use
+        self._product: np.ndarray | None = None  # coefficients and hidden-layer inputs side by side, at first use
 
     # ------------------------------------------------------------- features
     def _build_vocab(self, texts: Sequence[str]) -> NgramCounter:
@@ -335,7 +336,7 @@ class FastScorer(Scorer):
         self.intercept = np.array([b for _, b in fits], dtype=np.float32)
         if self.hidden:
             self._fit_hidden(X, y, mask, weight)
-        self._static_coef = None
+        self._static_coef = self._product = None
         return self
 
     def _fit_hidden(self, X: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, weight: np.ndarray) -> None:
@@ -422,7 +423,9 @@ class FastScorer(Scorer):
         parts, S = item_index(texts)
         X, norms = self._tfidf(parts, S)
         n = X.shape[1]
-        M = self.coef if self.w1 is None else np.hstack([self.coef, self.w1])
+        if self._product is None:
+            self._product = self.coef if self.w1 is None else np.hstack([self.coef, self.w1])
+        M = self._product
         out = np.asarray(X @ M[:n]) / norms[:, None]
         if self.static is not None:
             if self._static_coef is None:
