@@ -75,7 +75,8 @@ class TrainConfig:
     static_weight: float = 1.0
     pos_weight_power: float = 0.0  # up-weight each key's positives by (negatives / positives) ** power
     # units of a hidden layer shared by all keys whose logits add to the linear models' (0: linear only;
-    # not the default: +0.00 to +0.01 F1 depending on the seed, see README)
+    # not the default yet: measured in the README's session-6 table, 128 units gain out of domain but
+    # would take the default model past the 50 MB git limit)
     hidden: int = 0
     mlp_epochs: int = 6
     mlp_lr: float = 0.005

@@ -374,7 +374,8 @@ class FastScorer(Scorer):
                 )
                 logits = out(drop(torch.relu(h + b1)))
                 el = torch.nn.functional.binary_cross_entropy_with_logits(logits, y_t[b], reduction="none")
-                loss = (el * mw[b]).sum() / mw[b].sum().clamp(min=1.0)
+                mwb = mw[b]
+                loss = (el * mwb).sum() / mwb.sum().clamp(min=1.0)
                 for opt in opts:
                     opt.zero_grad()
                 loss.backward()
@@ -397,12 +398,12 @@ class FastScorer(Scorer):
         Xs = sp.vstack([X[hard_pos], X[hard_neg], X[soft_rows], X[soft_rows]], format="csr")
         ys = np.r_[np.ones(len(hard_pos)), np.zeros(len(hard_neg)), np.ones(soft.sum()), np.zeros(soft.sum())]
         ws = np.r_[w[t >= 1], w[t <= 0], w[soft] * t[soft], w[soft] * (1 - t[soft])]
-        if self.pos_weight_power and ys.min() < ys.max():
-            pos = ys == 1
-            ws = np.where(pos, ws * (ws[~pos].sum() / ws[pos].sum()) ** self.pos_weight_power, ws)
         if ys.min() == ys.max():
             # A key never (or always) seen: a constant, very confident score.
             return np.zeros(X.shape[1]), (8.0 if ys.min() else -8.0)
+        if self.pos_weight_power:
+            pos = ys == 1
+            ws = np.where(pos, ws * (ws[~pos].sum() / ws[pos].sum()) ** self.pos_weight_power, ws)
         from sklearn.linear_model import LogisticRegression
 
         clf = LogisticRegression(C=self.C, solver="liblinear", max_iter=200)
