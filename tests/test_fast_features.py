@@ -102,7 +102,8 @@ def test_static_token_counts_equal_the_tokenizer_on_real_text() -> None:
 
 
 def test_decision_function_equals_features_times_coefficients() -> None:
-    """Tagging rearranges the product (rows scaled after it, static vectors projected per word)."""
+    """Tagging rearranges the product (rows scaled after it, static vectors projected per word, hidden layer
+    inputs as extra columns)."""
     from cxnlp.models.model import CXModel
 
     model = CXModel.load(Path(__file__).resolve().parents[1] / "models" / "cx-default")
@@ -110,7 +111,10 @@ def test_decision_function_equals_features_times_coefficients() -> None:
     segs = [s.text for t in texts for s in model.segmenter.split(t)]
     items = segs + [tuple(s.text for s in model.segmenter.split(t)) for t in texts]
     sc = model.scorer
-    expected = np.asarray(sc.features(items) @ sc.coef) + sc.intercept
+    F = sc.features(items)
+    expected = np.asarray(F @ sc.coef) + sc.intercept
+    if sc.w1 is not None:  # the hidden layer, computed densely from the same features
+        expected += np.maximum(np.asarray(sc._hidden_columns(F) @ sc.w1) + sc.b1, 0) @ sc.w2 + sc.b2
     got = sc.decision_function(items)
     np.testing.assert_allclose(got, expected, atol=2e-4)
     # a row's logits do not depend on the rest of its batch

@@ -84,6 +84,11 @@ def test_fast_round_trip_predicts_identically(fast_model) -> None:
     assert cfg["training_data"]["sha256"] and cfg["calibration"]["method"] == "platt"
     assert cfg["scorer"]["static_dim"] == 16 and "static_vectors.safetensors" in cfg["files"]
     assert cfg["scorer"]["hidden"] == 64 and loaded.scorer.w1.shape[1] == 64
+    from safetensors.numpy import load_file
+
+    stored = load_file(str(path / "weights.safetensors"))
+    assert stored["w1"].dtype == np.int8 and stored["w1_scale"].shape == (stored["w1"].shape[0],)
+    np.testing.assert_array_equal(loaded.scorer.w1, model.scorer.w1)
 
 
 def test_fast_model_learns_real_signal(fast_model) -> None:
@@ -107,7 +112,7 @@ def test_hidden_layer_logits_add_to_the_linear_models(fast_model) -> None:
     items = [s.text for t in texts for s in model.segmenter.split(t)]
     F = sc.features(items)
     linear = np.asarray(F @ sc.coef) + sc.intercept
-    hidden = np.maximum(np.asarray(F @ sc.w1) + sc.b1, 0) @ sc.w2 + sc.b2
+    hidden = np.maximum(np.asarray(sc._hidden_columns(F) @ sc.w1) + sc.b1, 0) @ sc.w2 + sc.b2
     assert np.abs(hidden).mean() > 0.05
     got = sc.decision_function(items)
     np.testing.assert_allclose(got, linear + hidden, atol=5e-4)
@@ -232,6 +237,21 @@ def test_weights_without_the_hidden_layer_are_refused(fast_model, tmp_path: Path
     save_file(weights, str(bad / "weights.safetensors"))
     with pytest.raises(ValueError, match=r"weights\.safetensors: hidden layer w1 missing, expected"):
         CXModel.load(bad)
+
+
+def test_int8_hidden_weights_keep_each_features_scale() -> None:
+    """Per-feature scales: a rare feature's small weights are not rounded to zero by a frequent one's."""
+    from cxnlp.models.fast import _dequantise, _quantise
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(50, 16)).astype(np.float32) * np.logspace(-4, 0, 50, dtype=np.float32)[:, None]
+    w[7] = 0.0
+    q, scale = _quantise(w)
+    assert q.dtype == np.int8 and scale.dtype == np.float32
+    back = _dequantise(q, scale)
+    err = np.abs(back - w).max(axis=1)
+    assert (err <= np.abs(w).max(axis=1) / 254 + 1e-12).all()
+    assert (back[0] != 0).sum() >= 14 and (back[7] == 0).all()
 
 
 def test_positive_weighting_raises_a_rare_keys_scores() -> None:

@@ -175,6 +175,8 @@ class EncoderScorer(Scorer):
     def fit(self, texts, y, mask, weight=None) -> EncoderScorer:
         import torch
 
+        from cxnlp.models.losses import masked_bce
+
         torch.manual_seed(self.seed)
         path, self.backbone_info = resolve_backbone(self.backbone)
         self._build(path)
@@ -201,8 +203,7 @@ class EncoderScorer(Scorer):
                 t = torch.as_tensor(y[idx], device=self.device)
                 m = torch.as_tensor(mask[idx], device=self.device, dtype=torch.float32)
                 w = torch.as_tensor(weight[idx], device=self.device, dtype=torch.float32)[:, None]
-                loss_el = torch.nn.functional.binary_cross_entropy_with_logits(logits, t, reduction="none")
-                loss = (loss_el * m * w).sum() / (m * w).sum().clamp(min=1.0)
+                loss = masked_bce(logits, t, m * w)
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)

