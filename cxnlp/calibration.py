@@ -141,14 +141,6 @@ def _newton_platt(
     return float(w[0]), float(w[1])
 
 
-def f1_at(probs: np.ndarray, y: np.ndarray, threshold: float) -> float:
-    pred = probs >= threshold
-    tp = float(np.sum(pred & (y > 0)))
-    fp = float(np.sum(pred & (y == 0)))
-    fn = float(np.sum(~pred & (y > 0)))
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-
 def tune_thresholds(probs: np.ndarray, y: np.ndarray, default: float = 0.5, floor: float = 0.05) -> np.ndarray:
     """Per-label threshold maximising F1 on (dev) data.
 

@@ -33,7 +33,7 @@ from cxnlp.calibration import PlattCalibrator, tune_thresholds
 from cxnlp.data import label_matrix, load_records, read_jsonl
 from cxnlp.evaluation import micro_macro_f1
 from cxnlp.models.model import CXModel
-from cxnlp.training import TrainConfig, _calibrates
+from cxnlp.training import TrainConfig, held_out_for_calibration
 
 
 def features(model: CXModel, records) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +82,7 @@ def main(path: str = "models/cx-default") -> None:
     model = CXModel.load(path)
     splits = load_records(None)
     config = TrainConfig()
-    syn = [r for r in splits.get("train_synthetic", []) if _calibrates(r, config)]
+    syn = [r for r in splits.get("train_synthetic", []) if held_out_for_calibration(r, config)]
     dev, ood = splits["dev"], list(read_jsonl("data/annotated/ood_dev.jsonl"))
     (s_syn, n_syn), (s_dev, n_dev), (s_ood, n_ood) = (features(model, r) for r in (syn, dev, ood))
     y_syn, y_dev, y_ood = (label_matrix(r, model.keys) for r in (syn, dev, ood))
