@@ -27,8 +27,8 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         f"- family: `{model.scorer.family}`, seed {meta.get('seed')}",
         f"- data: {data.get('source')} ({data.get('comments')}), sha256 `{str(data.get('sha256', ''))[:16]}…`",
         f"- distillation data: {data.get('distill') or 'none'}",
-        "- calibration: per-label Platt scaling on dev; thresholds: per-label F1-optimal on dev"
-        + (" (the base model's; then recalibrated, see below)" if cal else ""),
+        f"- calibration: per-label Platt scaling on {_calibration_data(cfg)}; thresholds: per-label F1-optimal"
+        " on the same" + (" (the base model's; then recalibrated, see below)" if cal else ""),
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",
         "",
     ]
@@ -54,8 +54,9 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         lines.append("")
     lines += [
         "## Limitations",
-        "- Trained on hotel reviews (Booking.com, unpunctuated) and US consumer-finance complaints (CFPB);",
-        "  other domains (retail, airlines, telecom) are untested by this card's figures.",
+        "- The real comments behind it are hotel reviews (Booking.com, unpunctuated) and US consumer-finance",
+        "  complaints (CFPB); other domains' comments (`train_synthetic`, and the `ood_*` splits when shown) are",
+        "  synthetic, so real retail, airline or telecom comments are untested by this card's figures.",
         "- English only. Rare labels (passion, patience, condescension, robotism) have few training examples;",
         "  their scores are the least reliable.",
         "- Labels were produced by LLM annotator agents following LABELS.md 1.1 (see data/README.md).",
@@ -69,6 +70,13 @@ _HEADINGS = {
     "calibration_sample": ("calibration sample", ", IN-SAMPLE: calibration and thresholds were fitted on them"),
     "calibration_sample_base": ("calibration sample, base model before recalibration", ""),
 }
+
+
+def _calibration_data(cfg: dict[str, Any]) -> str:
+    share = cfg.get("synthetic_calibration", 0) if cfg.get("synthetic", False) else 0
+    if not share:
+        return "dev"
+    return f"dev plus a held-out {share:.0%} of the synthetic comments (other domains; not trained on)"
 
 
 def _recalibration(cal: dict[str, Any]) -> list[str]:
