@@ -194,3 +194,21 @@ def test_label_studio_export(tmp_path: Path) -> None:
     assert rec["id"] == "7"
     assert rec["labels"] == ["friendliness-", "brush_off", "coldness"]
     assert rec["spans"] == [{"label": "brush_off", "start": 0, "end": 24, "text": "The agent hung up on me."}]
+
+
+def test_synthetic_training_labels_are_the_writers_joined_with_a_blind_reading(splits) -> None:
+    """Where a separate annotator read a synthetic training comment blind, its labels are the union of both."""
+    root = Path(__file__).resolve().parents[1] / "data" / "annotation"
+
+    def rows_of(pattern: str) -> dict[str, dict]:
+        return {r["id"]: r for f in root.glob(pattern) for r in map(json.loads, f.read_text("utf-8").splitlines())}
+
+    written, read = rows_of("synthetic/syn*/part_*.jsonl"), rows_of("raw/annsyn*/*.jsonl")
+    rows = splits["train_synthetic"]
+    assert len(rows) == len(written) and len(read) >= 1000
+    for r in rows:
+        expected = set(written[r["id"]]["labels"]) | set(read.get(r["id"], {}).get("labels", []))
+        assert set(r["labels"]) == expected, r["id"]
+        assert ("+annsyn" in r["annotator"]) == (r["id"] in read), r["id"]
+    # the reader adds labels the writer left out, so the union is strictly larger
+    assert sum(len(r["labels"]) for r in rows) > sum(len(w["labels"]) for w in written.values())

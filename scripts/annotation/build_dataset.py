@@ -1,6 +1,6 @@
 """Build data/annotated/{train,dev,test}.jsonl, the agreement study and the data card.
 
-    python scripts/annotation/build_dataset.py
+    python scripts/annotation/build_dataset.py [--readers [NAME ...]]
 
 Steps: read every annotator's output; turn evidence quotes into verified
 character offsets; compare the two independent annotations of the agreement
@@ -29,6 +29,10 @@ SEED = 13
 GUIDELINE = "1.1"
 METHOD = "LLM annotator agent (Claude), every comment read in full, labels decided by reading, guideline 1.1"
 SYN_METHOD = "synthetic: written and labelled by an LLM writer agent (Claude) under guideline 1.1 (SYNTHETIC_BRIEF.md)"
+SYN_READ_METHOD = (
+    "synthetic: written and labelled by an LLM writer agent (Claude) under guideline 1.1; read blind by a separate "
+    "LLM annotator agent; labels are the union of both"
+)
 OOD_METHOD = (
     "synthetic: written by an LLM writer agent (Claude); labelled blind by a separate LLM annotator agent, "
     "every comment read in full, guideline 1.1"
@@ -86,7 +90,7 @@ def agreement_study(primary: dict, second: dict, adjudicated: dict, both: list[s
     return agreement
 
 
-def main() -> None:
+def main(readers: list[str] | None = None) -> None:
     tax = Taxonomy.default()
     keys = list(tax.keys)
     pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
@@ -97,8 +101,8 @@ def main() -> None:
     primary: dict[str, dict] = {}
     second: dict[str, dict] = {}
     for ann_dir in sorted((ANN / "raw").iterdir()):
-        if ann_dir.name.startswith("annood"):
-            continue  # the out-of-domain set, built by synthetic_sets()
+        if ann_dir.name.startswith(("annood", "annsyn")):
+            continue  # blind labels of synthetic comments, read by synthetic_sets()
         for f in sorted(ann_dir.glob("*.jsonl")):
             target = second if "agree_" in f.name else primary
             for rec in read(f):
@@ -209,7 +213,7 @@ def main() -> None:
         "per_label": dict(Counter(lab for r in kept3 for lab in r["labels"])),
         "agreement": agreement3,
     }
-    stats["synthetic"] = synthetic_sets(keys)
+    stats["synthetic"] = synthetic_sets(keys, readers)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
     write_card(stats, keys, short)
@@ -221,24 +225,47 @@ def main() -> None:
     )
 
 
-def synthetic_sets(keys: list[str]) -> dict:
+def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
     """Write train_synthetic.jsonl and the out-of-domain ood_dev/ood_test splits.
 
     Training comments were written *and* labelled by writer agents (one
-    per domain group).  Out-of-domain comments were written by another writer
+    per domain group), then read blind by annotator agents; their labels are
+    the union of the writer's and the reader's (``readers`` limits which
+    readers are joined; an empty list gives the writers' labels alone).
+    Out-of-domain comments were written by another writer
     in domains no training writer used, then labelled blind by an annotator
     who never saw the writer's labels; the annotator's labels are the gold,
     and agreement with the writer's intended labels is reported.
     """
     syn = ANN / "synthetic"
-    train = []
+    written_train = {}
     for d in sorted(p for p in syn.iterdir() if p.is_dir() and not p.name.startswith("ood")):
         for f in sorted(d.glob("part_*.jsonl")):
             for rec in read(f):
-                labels = sorted(set(rec["labels"]), key=keys.index)
-                train.append(synthetic_record(rec, labels, rec["evidence"], d.name, SYN_METHOD, "synthetic:train"))
+                written_train[rec["id"]] = {**rec, "writer": d.name}
+    # Blind readings of the training comments (every round, session 8): a reader labels what the text
+    # supports, where a writer tends to give only the labels it set out to write (writers 8,466 labels,
+    # readers 9,321 on the same 4,450 comments), so the union misses fewer positives.
+    all_read = {
+        r["id"]: {**r, "annotator": d.name}
+        for d in sorted((ANN / "raw").glob("annsyn*"))
+        for f in sorted(d.glob("*.jsonl"))
+        for r in read(f)
+    }
+    read_by = {i: r for i, r in all_read.items() if readers is None or r["annotator"] in readers}
+    train = []
+    for cid, rec in written_train.items():
+        labels, evidence, who, method = set(rec["labels"]), dict(rec["evidence"]), rec["writer"], SYN_METHOD
+        if cid in read_by:
+            # The union: a label either gave, each with its own quote (the writer's where both gave it).
+            labels |= set(read_by[cid]["labels"])
+            evidence = {**read_by[cid].get("evidence", {}), **evidence}
+            who, method = f"{who}+{read_by[cid]['annotator']}", SYN_READ_METHOD
+        labels = sorted(labels, key=keys.index)
+        train.append(synthetic_record(rec, labels, evidence, who, method, "synthetic:train"))
     write_jsonl(OUT / "train_synthetic.jsonl", train)
     out = {"train": len(train), "train_per_label": dict(Counter(lab for r in train for lab in r["labels"]))}
+    out["qa"] = synthetic_qa(keys, written_train, all_read)
     # writer folders ood, ood2, ...; blind annotator folders raw/annood, raw/annood2, ...
     written = {r["id"]: r for d in sorted(syn.glob("ood*")) for f in sorted(d.glob("part_*.jsonl")) for r in read(f)}
     blind = {}
@@ -277,6 +304,28 @@ def synthetic_sets(keys: list[str]) -> dict:
         }
     )
     return out
+
+
+def synthetic_qa(keys: list[str], train: dict[str, dict], blind: dict[str, dict]) -> dict:
+    """Writer vs blind annotator on the training comments that have a blind reading (raw/annsyn*)."""
+    if not blind:
+        return {}
+    ids = sorted(blind)
+    A = np.array([[k in train[i]["labels"] for k in keys] for i in ids], dtype=int)
+    B = np.array([[k in blind[i]["labels"] for k in keys] for i in ids], dtype=int)
+    tp = (A & B).sum(0)
+    per = {
+        k: {"writer": int(A[:, j].sum()), "annotator": int(B[:, j].sum()), "both": int(tp[j])}
+        for j, k in enumerate(keys)
+    }
+    return {
+        "comments": len(ids),
+        "writer_labels": int(A.sum()),
+        "annotator_labels": int(B.sum()),
+        "micro_f1": round(2 * int(tp.sum()) / int(A.sum() + B.sum()), 3),
+        "exact_match": round(float(np.mean((A == B).all(axis=1))), 3),
+        "per_label": per,
+    }
 
 
 def synthetic_record(src: dict, labels: list[str], evidence: dict, annotator: str, method: str, sampling: str) -> dict:
@@ -343,9 +392,23 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         ood_split=", ".join(f"{v} {k}" for k, v in sorted(syn.get("ood_split", {}).items())),
         ood_agree=syn.get("ood_writer_vs_annotator_micro_f1"),
         ood_exact=syn.get("ood_exact_match"),
+        syn_qa_n=syn.get("qa", {}).get("comments"),
+        syn_qa_f1=syn.get("qa", {}).get("micro_f1"),
+        syn_qa_exact=syn.get("qa", {}).get("exact_match"),
+        syn_qa_w=syn.get("qa", {}).get("writer_labels"),
+        syn_qa_a=syn.get("qa", {}).get("annotator_labels"),
     )
     Path("data/README.md").write_text(card, encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--readers",
+        nargs="*",
+        help="join only these blind readers' labels (raw/annsyn* folder names) into the synthetic training "
+        "labels; with no name, the writers' labels alone (default: every reader)",
+    )
+    main(ap.parse_args().readers)
