@@ -82,6 +82,8 @@ class TrainConfig:
     # "all" was +0.01 on ood_dev over two seeds, within seed noise, and tags 25 % slower than the linear model
     # (char n-grams are 88 % of a row's non-zeros); "words" costs 9 % (README, Speed)
     hidden_inputs: str = "words"
+    # the layer as an average of this many narrower layers from consecutive seeds (stored as one layer)
+    hidden_members: int = 1
     mlp_epochs: int = 6
     mlp_lr: float = 0.005
     mlp_dropout: float = 0.3
@@ -294,6 +296,7 @@ def build_scorer(config: TrainConfig, keys: Sequence[str], log=print):
             pos_weight_power=config.pos_weight_power,
             hidden=config.hidden,
             hidden_inputs=config.hidden_inputs,
+            hidden_members=config.hidden_members,
             mlp_epochs=config.mlp_epochs,
             mlp_lr=config.mlp_lr,
             mlp_dropout=config.mlp_dropout,

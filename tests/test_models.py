@@ -268,3 +268,31 @@ def test_positive_weighting_raises_a_rare_keys_scores() -> None:
     pos = y[:, 0] == 1
     gap = weighted.decision_function(texts)[pos, 0].mean() - plain.decision_function(texts)[pos, 0].mean()
     assert gap > 1.0
+
+
+def test_hidden_members_store_the_average_of_layers_from_consecutive_seeds() -> None:
+    """hidden_members=2 is one layer of `hidden` units whose logits are the mean of two narrower layers."""
+    import scipy.sparse as sp
+
+    from cxnlp.models.fast import FastScorer
+
+    recs = load_records()["train"][:400]
+    keys = ["friendliness+", "problem_solving-"]
+    y = np.array([[k in r["labels"] for k in keys] for r in recs], dtype=np.float32)
+    mask, weight = np.ones_like(y, dtype=np.int8), np.ones(len(recs), dtype=np.float32)
+    X = sp.random(len(recs), 300, density=0.05, format="csr", random_state=0, dtype=np.float32)
+    kw = dict(char_ngrams=None, hidden=32, mlp_epochs=2, seed=5, log=lambda m: None)
+    sc = FastScorer(keys, hidden_members=2, **kw)
+    sc._fit_hidden(X, y, mask, weight)
+    assert sc.w1.shape == (300, 32) and sc.w2.shape == (32, 2)
+
+    def logits(w1, b1, w2, b2):
+        return np.maximum(np.asarray(X @ w1) + b1, 0) @ w2 + b2
+
+    members = [sc._fit_member(X, y, mask, weight, 16, seed) for seed in (5, 6)]
+    mean = sum(logits(*m) for m in members) / 2
+    got = logits(sc.w1, sc.b1, sc.w2, sc.b2)
+    assert np.abs(logits(*members[0]) - logits(*members[1])).mean() > 0.01  # the seeds really differ
+    np.testing.assert_allclose(got, mean, atol=0.02)  # int8 rounding of w1 only
+    with pytest.raises(ValueError, match="multiple of hidden_members"):
+        FastScorer(keys, hidden=30, hidden_members=4)

@@ -254,6 +254,7 @@ class FastScorer(Scorer):
         pos_weight_power: float = 0.0,
         hidden: int = 0,
         hidden_inputs: str = "words",
+        hidden_members: int = 1,
         mlp_epochs: int = 6,
         mlp_lr: float = 5e-3,
         mlp_dropout: float = 0.3,
@@ -275,6 +276,9 @@ class FastScorer(Scorer):
         if hidden_inputs not in ("all", "words"):
             raise ValueError(f"hidden_inputs must be 'all' or 'words', not {hidden_inputs!r}")
         self.hidden_inputs = hidden_inputs
+        if hidden_members < 1 or (hidden and hidden % hidden_members):
+            raise ValueError(f"hidden ({hidden}) must be a multiple of hidden_members ({hidden_members})")
+        self.hidden_members = hidden_members
         self.mlp_epochs = mlp_epochs
         self.mlp_lr = mlp_lr
         self.mlp_dropout = mlp_dropout
@@ -379,21 +383,41 @@ class FastScorer(Scorer):
         return X[:, np.r_[0:nw, d - self.static_dim : d]].tocsr()
 
     def _fit_hidden(self, X: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, weight: np.ndarray) -> None:
-        """Fit the shared hidden layer on the same examples (masked, weighted log-loss; soft targets as they are)."""
+        """Fit the shared hidden layer on the same examples (masked, weighted log-loss; soft targets as they are).
+
+        With ``hidden_members`` > 1 the layer is an average of that many narrower layers trained from
+        different seeds, stored side by side as one layer of ``hidden`` units (their output weights
+        divided by the count): tagging is the same product, and the average varies less between seeds.
+        """
+        units = self.hidden // self.hidden_members
+        parts = [self._fit_member(X, y, mask, weight, units, self.seed + m) for m in range(self.hidden_members)]
+        n = len(parts)
+        # Stored as int8 (see _quantise): use the stored values from the start, before calibration
+        # sees any score, so a loaded model predicts identically.
+        self._w1_stored = _quantise(np.hstack([p[0] for p in parts]))
+        self.w1 = _dequantise(*self._w1_stored)
+        self.b1 = np.concatenate([p[1] for p in parts]).astype(np.float32)
+        self.w2 = (np.vstack([p[2] for p in parts]) / n).astype(np.float32)
+        self.b2 = (sum(p[3] for p in parts) / n).astype(np.float32)
+
+    def _fit_member(
+        self, X: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, weight: np.ndarray, units: int, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One hidden layer of ``units`` units: (w1, b1, w2, b2) as float32 arrays."""
         import torch
         from tqdm.auto import tqdm
 
         from cxnlp.models.losses import masked_bce
 
-        torch.manual_seed(self.seed)
-        gen = np.random.default_rng(self.seed)
+        torch.manual_seed(seed)
+        gen = np.random.default_rng(seed)
         k, d = len(self.keys), X.shape[1]
         # A sparse row times a matrix is a weighted bag of embeddings; with sparse gradients
         # each step touches only the feature rows its batch uses.
-        bag = torch.nn.EmbeddingBag(d, self.hidden, mode="sum", sparse=True)
-        torch.nn.init.normal_(bag.weight, std=1.0 / np.sqrt(self.hidden))
-        b1 = torch.nn.Parameter(torch.zeros(self.hidden))
-        out = torch.nn.Linear(self.hidden, k)
+        bag = torch.nn.EmbeddingBag(d, units, mode="sum", sparse=True)
+        torch.nn.init.normal_(bag.weight, std=1.0 / np.sqrt(units))
+        b1 = torch.nn.Parameter(torch.zeros(units))
+        out = torch.nn.Linear(units, k)
         drop = torch.nn.Dropout(self.mlp_dropout)
         opts = [
             torch.optim.SparseAdam(list(bag.parameters()), lr=self.mlp_lr),
@@ -422,13 +446,12 @@ class FastScorer(Scorer):
                     opt.step()
                 bar.update(1)
         bar.close()
-        # Stored as int8 (see _quantise): use the stored values from the start, before calibration
-        # sees any score, so a loaded model predicts identically.
-        self._w1_stored = _quantise(bag.weight.detach().numpy())
-        self.w1 = _dequantise(*self._w1_stored)
-        self.b1 = b1.detach().numpy().astype(np.float32)
-        self.w2 = out.weight.detach().numpy().T.astype(np.float32).copy()
-        self.b2 = out.bias.detach().numpy().astype(np.float32)
+        return (
+            bag.weight.detach().numpy().astype(np.float32),
+            b1.detach().numpy().astype(np.float32),
+            out.weight.detach().numpy().T.astype(np.float32).copy(),
+            out.bias.detach().numpy().astype(np.float32),
+        )
 
     def _fit_one(self, X: sp.csr_matrix, t: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
         rows = np.flatnonzero(m > 0)
