@@ -60,8 +60,13 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         "- English only. Rare labels (passion, patience, condescension, robotism) have few training examples;",
         "  their scores are the least reliable.",
         "- Labels were produced by LLM annotator agents following LABELS.md 1.1 (see data/README.md).",
-        "",
     ]
+    if cfg.get("synthetic", False):
+        lines += [
+            "- The synthetic comments were written by LLM writer agents; their labels are the union of the",
+            "  writer's and a blind reader's (data/README.md); the texts are cleaner and more explicit than real ones.",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
