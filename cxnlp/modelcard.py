@@ -61,10 +61,16 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         "  their scores are the least reliable.",
         "- Labels were produced by LLM annotator agents following LABELS.md 1.1 (see data/README.md).",
     ]
-    if cfg.get("synthetic", False):
+    if data.get("synthetic"):
+        n, read = (data.get("comments") or {}).get("train_synthetic", 0), data.get("synthetic_read_blind")
+        how = (
+            f"the labels of {read:,} of {n:,} are the union of the writer's and a blind reader's"
+            if read
+            else "they carry their writers' labels"
+        )
         lines += [
-            "- The synthetic comments were written by LLM writer agents; their labels are the union of the",
-            "  writer's and a blind reader's (data/README.md); the texts are cleaner and more explicit than real ones.",
+            f"- The synthetic comments were written by LLM writer agents; {how} (data/README.md).",
+            "  Their texts are cleaner and more explicit than real comments.",
         ]
     lines.append("")
     return "\n".join(lines)

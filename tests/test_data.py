@@ -207,8 +207,12 @@ def test_synthetic_training_labels_are_the_writers_joined_with_a_blind_reading(s
     rows = splits["train_synthetic"]
     assert len(rows) == len(written) and len(read) >= 1000
     for r in rows:
-        expected = set(written[r["id"]]["labels"]) | set(read.get(r["id"], {}).get("labels", []))
-        assert set(r["labels"]) == expected, r["id"]
+        mine, theirs = written[r["id"]], read.get(r["id"], {})
+        assert set(r["labels"]) == set(mine["labels"]) | set(theirs.get("labels", [])), r["id"]
         assert ("+annsyn" in r["annotator"]) == (r["id"] in read), r["id"]
+        # each label's quote is the writer's where the writer gave it, else the reader's
+        for sp in r["spans"]:
+            source = mine if sp["label"] in mine["labels"] else theirs
+            assert r["text"][sp["start"] : sp["end"]] == source["evidence"][sp["label"]], (r["id"], sp)
     # the reader adds labels the writer left out, so the union is strictly larger
     assert sum(len(r["labels"]) for r in rows) > sum(len(w["labels"]) for w in written.values())

@@ -289,10 +289,17 @@ def test_hidden_members_store_the_average_of_layers_from_consecutive_seeds() -> 
     def logits(w1, b1, w2, b2):
         return np.maximum(np.asarray(X @ w1) + b1, 0) @ w2 + b2
 
-    members = [sc._fit_member(X, y, mask, weight, 16, seed) for seed in (5, 6)]
+    members = [sc._fit_member(X, y, mask, weight, 16, seed) for seed in (10, 11)]  # seed * n + m
     mean = sum(logits(*m) for m in members) / 2
     got = logits(sc.w1, sc.b1, sc.w2, sc.b2)
     assert np.abs(logits(*members[0]) - logits(*members[1])).mean() > 0.01  # the seeds really differ
     np.testing.assert_allclose(got, mean, atol=0.02)  # int8 rounding of w1 only
     with pytest.raises(ValueError, match="multiple of hidden_members"):
         FastScorer(keys, hidden=30, hidden_members=4)
+    with pytest.raises(ValueError, match="at least 1"):
+        FastScorer(keys, hidden=32, hidden_members=0)
+    # the training config reaches the scorer
+    from cxnlp.training import build_scorer
+
+    built = build_scorer(TrainConfig(hidden=64, hidden_members=4), keys, log=lambda m: None)
+    assert (built.hidden, built.hidden_members) == (64, 4)

@@ -22,8 +22,10 @@ is trained with torch (as the static vectors are built with it) and applied
 with scipy: one more sparse product, no torch at inference.  By default it
 reads the word n-grams and static vectors only: character n-grams are most of
 a row's non-zeros, so reading them too made tagging 25 % slower for a gain
-within seed noise.  Its input weights are stored as int8 with a scale per
-feature.
+within seed noise.  With ``hidden_members`` = n it is trained as n narrower
+layers from different seeds and stored as their average, one layer of the
+same width, so tagging does not change.  Its input weights are stored as int8
+with a scale per feature.
 
 Saved as ``vocab.json`` (n-gram -> column) and ``weights.safetensors`` (idf,
 coefficients, intercepts, the hidden layer's weights): data only, nothing
@@ -276,8 +278,11 @@ class FastScorer(Scorer):
         if hidden_inputs not in ("all", "words"):
             raise ValueError(f"hidden_inputs must be 'all' or 'words', not {hidden_inputs!r}")
         self.hidden_inputs = hidden_inputs
-        if hidden_members < 1 or (hidden and hidden % hidden_members):
+        if hidden_members < 1:
+            raise ValueError(f"hidden_members must be at least 1, not {hidden_members}")
+        if hidden % hidden_members:
             raise ValueError(f"hidden ({hidden}) must be a multiple of hidden_members ({hidden_members})")
+        # 1, not TrainConfig's default: a loaded model's layer is already one stored layer
         self.hidden_members = hidden_members
         self.mlp_epochs = mlp_epochs
         self.mlp_lr = mlp_lr
@@ -385,13 +390,14 @@ class FastScorer(Scorer):
     def _fit_hidden(self, X: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, weight: np.ndarray) -> None:
         """Fit the shared hidden layer on the same examples (masked, weighted log-loss; soft targets as they are).
 
-        With ``hidden_members`` > 1 the layer is an average of that many narrower layers trained from
-        different seeds, stored side by side as one layer of ``hidden`` units (their output weights
-        divided by the count): tagging is the same product, and the average varies less between seeds.
+        With ``hidden_members`` = n > 1 the layer is an average of n narrower layers trained from seeds
+        seed * n ... seed * n + n - 1 (disjoint for different seeds, so runs with neighbouring seeds share
+        no member; with n = 1 the seed is the run's own), stored side by side as one layer of ``hidden``
+        units with their output weights divided by n: tagging is the same single product.
         """
-        units = self.hidden // self.hidden_members
-        parts = [self._fit_member(X, y, mask, weight, units, self.seed + m) for m in range(self.hidden_members)]
-        n = len(parts)
+        n = self.hidden_members
+        units = self.hidden // n
+        parts = [self._fit_member(X, y, mask, weight, units, self.seed * n + m) for m in range(n)]
         # Stored as int8 (see _quantise): use the stored values from the start, before calibration
         # sees any score, so a loaded model predicts identically.
         self._w1_stored = _quantise(np.hstack([p[0] for p in parts]))

@@ -246,12 +246,19 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
     # Blind readings of the training comments (every round, session 8): a reader labels what the text
     # supports, where a writer tends to give only the labels it set out to write (writers 8,466 labels,
     # readers 9,321 on the same 4,450 comments), so the union misses fewer positives.
-    all_read = {
-        r["id"]: {**r, "annotator": d.name}
-        for d in sorted((ANN / "raw").glob("annsyn*"))
-        for f in sorted(d.glob("*.jsonl"))
-        for r in read(f)
-    }
+    all_read: dict[str, dict] = {}
+    for d in sorted((ANN / "raw").glob("annsyn*")):
+        for f in sorted(d.glob("*.jsonl")):
+            for r in read(f):
+                if r["id"] not in written_train:
+                    raise SystemExit(f"{f}: {r['id']} is not a synthetic training comment")
+                if r["id"] in all_read:
+                    raise SystemExit(f"{f}: {r['id']} was also read by {all_read[r['id']]['annotator']}")
+                if not r.get("skip"):
+                    all_read[r["id"]] = {**r, "annotator": d.name}
+    unknown = set(readers or []) - {r["annotator"] for r in all_read.values()}
+    if unknown:
+        raise SystemExit(f"--readers: no readings by {', '.join(sorted(unknown))} under {ANN / 'raw'}")
     read_by = {i: r for i, r in all_read.items() if readers is None or r["annotator"] in readers}
     train = []
     for cid, rec in written_train.items():
@@ -266,6 +273,7 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
     write_jsonl(OUT / "train_synthetic.jsonl", train)
     out = {"train": len(train), "train_per_label": dict(Counter(lab for r in train for lab in r["labels"]))}
     out["qa"] = synthetic_qa(keys, written_train, all_read)
+    out["joined_with_reader"] = len(read_by)
     # writer folders ood, ood2, ...; blind annotator folders raw/annood, raw/annood2, ...
     written = {r["id"]: r for d in sorted(syn.glob("ood*")) for f in sorted(d.glob("part_*.jsonl")) for r in read(f)}
     blind = {}
@@ -322,7 +330,7 @@ def synthetic_qa(keys: list[str], train: dict[str, dict], blind: dict[str, dict]
         "comments": len(ids),
         "writer_labels": int(A.sum()),
         "annotator_labels": int(B.sum()),
-        "micro_f1": round(2 * int(tp.sum()) / int(A.sum() + B.sum()), 3),
+        "micro_f1": round(2 * int(tp.sum()) / max(int(A.sum() + B.sum()), 1), 3),
         "exact_match": round(float(np.mean((A == B).all(axis=1))), 3),
         "per_label": per,
     }
@@ -392,13 +400,24 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         ood_split=", ".join(f"{v} {k}" for k, v in sorted(syn.get("ood_split", {}).items())),
         ood_agree=syn.get("ood_writer_vs_annotator_micro_f1"),
         ood_exact=syn.get("ood_exact_match"),
-        syn_qa_n=syn.get("qa", {}).get("comments"),
-        syn_qa_f1=syn.get("qa", {}).get("micro_f1"),
-        syn_qa_exact=syn.get("qa", {}).get("exact_match"),
-        syn_qa_w=syn.get("qa", {}).get("writer_labels"),
-        syn_qa_a=syn.get("qa", {}).get("annotator_labels"),
+        **synthetic_qa_fields(syn),
     )
     Path("data/README.md").write_text(card, encoding="utf-8")
+
+
+def synthetic_qa_fields(syn: dict) -> dict[str, str]:
+    """The data card's writer-vs-reader figures, formatted ("n/a" before any blind reading)."""
+    qa = syn.get("qa") or {}
+    if not qa:
+        return dict.fromkeys(("syn_qa_n", "syn_qa_f1", "syn_qa_exact", "syn_qa_w", "syn_qa_a", "syn_joined"), "n/a")
+    return {
+        "syn_qa_n": f"{qa['comments']:,}",
+        "syn_qa_f1": f"{qa['micro_f1']:.3f}",
+        "syn_qa_exact": f"{qa['exact_match']:.3f}",
+        "syn_qa_w": f"{qa['writer_labels']:,}",
+        "syn_qa_a": f"{qa['annotator_labels']:,}",
+        "syn_joined": str(syn.get("joined_with_reader", 0)),
+    }
 
 
 if __name__ == "__main__":
