@@ -14,6 +14,8 @@ import json
 import random
 from pathlib import Path
 
+from cxnlp.data import write_jsonl
+
 ANN = Path("data/annotation")
 
 
@@ -36,8 +38,7 @@ def main() -> None:
     names = []
     for b, start in enumerate(range(0, len(rows), args.size), 1):
         name = f"{args.writer}rb_{b:02d}"
-        chunk = rows[start : start + args.size]
-        (out / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chunk), encoding="utf-8")
+        write_jsonl(out / f"{name}.jsonl", rows[start : start + args.size])
         names.append(name)
     print(" ".join(names))
 
