@@ -59,9 +59,10 @@ def test_refit_moves_a_key_with_many_positives_more_than_one_with_few() -> None:
 
 
 def test_recalibration_lifts_an_underscored_key(model: CXModel, ood: list[dict]) -> None:
-    # A copy of the default model under-scores friendliness+ by 3 in log-odds: it misses most of
-    # the key's positives.  Recalibrating on the same real comments brings their probabilities and
-    # the key's recall on the sample back up.
+    # A copy of the default model under-scores friendliness+ by 3 in log-odds: it misses about half
+    # of the positives the unbroken model finds (the rest score far above the threshold).
+    # Recalibrating on the same comments brings their probabilities and the key's recall on the
+    # sample back up, to about the unbroken model's.
     j = model.index["friendliness+"]
     broken = copy.copy(model)
     broken.calibrator = PlattCalibrator(model.calibrator.a.copy(), model.calibrator.b.copy())
@@ -76,7 +77,9 @@ def test_recalibration_lifts_an_underscored_key(model: CXModel, ood: list[dict])
     assert np.median(p_after[pos]) > 3 * np.median(p_before[pos])
     recall_before = np.mean(p_before[pos] >= broken.thresholds[j])
     recall_after = np.mean(p_after[pos] >= rec.thresholds[j])
-    assert recall_before < 0.3 and recall_after > recall_before + 0.3
+    recall_unbroken = np.mean(model.calibrator.transform(pooled)[pos, j] >= model.thresholds[j])
+    assert recall_before <= 0.6 * recall_unbroken and recall_after > recall_before + 0.25
+    assert recall_after >= recall_unbroken - 0.1
     # the mean probability of the key now matches its rate in the sample (it was far below)
     assert abs(p_after.mean() - pos.mean()) < 0.35 * pos.mean() < abs(p_before.mean() - pos.mean())
 
