@@ -26,7 +26,8 @@ def splits():
 
 def test_load_dataset_dict() -> None:
     d = load()
-    assert {"train", "dev", "test"} <= set(d) <= {"train", "dev", "test", "train_synthetic", "ood_dev", "ood_test"}
+    optional = {"train_synthetic", "ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test"}
+    assert {"train", "dev", "test"} <= set(d) <= {"train", "dev", "test"} | optional
     assert sum(len(d[s]) for s in ("train", "dev", "test")) >= 2500
     names = d["train"].features["labels"].feature.names  # a list of ClassLabel over the 27 keys
     assert names == list(Taxonomy.default().keys)
@@ -36,12 +37,16 @@ def test_load_dataset_dict() -> None:
 
 def test_synthetic_comments_are_flagged_and_kept_out_of_real_splits(splits) -> None:
     for name, rows in splits.items():
-        synthetic = name in ("train_synthetic", "ood_dev", "ood_test")
+        synthetic = name not in ("train", "dev", "test")
         assert all(r["synthetic"] is synthetic for r in rows), name
         assert all(r["source"].startswith("synthetic:") == synthetic for r in rows), name
-    # the out-of-domain evaluation comments never appear in any training file
-    train_texts = {r["text"] for s in ("train", "train_synthetic") for r in splits.get(s, [])}
-    assert not any(r["text"] in train_texts for s in ("ood_dev", "ood_test") for r in splits.get(s, []))
+    # the out-of-domain evaluation comments never appear in any training file, even after normalisation
+    train_texts = {normalize(r["text"]) for s in ("train", "train_synthetic") for r in splits.get(s, [])}
+    evaluation = ("ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test")
+    assert not any(normalize(r["text"]) in train_texts for s in evaluation for r in splits.get(s, []))
+    # ood_wide's domains (round 6) are ones no training writer used
+    train_domains = {r["source"] for r in splits["train_synthetic"]}
+    assert splits["ood_wide_test"] and not {r["source"] for r in splits["ood_wide_test"]} & train_domains
 
 
 def test_every_span_matches_its_text(splits) -> None:
@@ -204,6 +209,10 @@ def test_synthetic_training_labels_are_the_writers_joined_with_a_blind_reading(s
         return {r["id"]: r for f in root.glob(pattern) for r in map(json.loads, f.read_text("utf-8").splitlines())}
 
     written, read = rows_of("synthetic/syn*/part_*.jsonl"), rows_of("raw/annsyn*/*.jsonl")
+    # round 6 (writers syn32-syn38) is the ood_wide evaluation set: its readers' labels alone, never trained on
+    wide = {r["id"]: r for s in ("ood_wide_dev", "ood_wide_test") for r in splits[s]}
+    assert len(wide) == 1050 and all(set(read[i]["labels"]) == set(r["labels"]) for i, r in wide.items())
+    written = {i: w for i, w in written.items() if i not in wide}
     rows = splits["train_synthetic"]
     assert len(rows) == len(written) and len(read) >= 1000
     for r in rows:
