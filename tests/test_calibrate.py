@@ -78,8 +78,10 @@ def test_recalibration_lifts_an_underscored_key(model: CXModel, ood: list[dict])
     recall_before = np.mean(p_before[pos] >= broken.thresholds[j])
     recall_after = np.mean(p_after[pos] >= rec.thresholds[j])
     recall_unbroken = np.mean(model.calibrator.transform(pooled)[pos, j] >= model.thresholds[j])
-    assert recall_before <= 0.6 * recall_unbroken and recall_after > recall_before + 0.25
-    assert recall_after >= recall_unbroken - 0.1
+    assert recall_before <= 0.6 * recall_unbroken
+    assert recall_after >= recall_unbroken - 1 / pos.sum()  # at most one positive short of the unbroken model
+    # most of the -3 shift is undone (the prior toward the stored calibration keeps a little of it)
+    assert 2.0 < rec.calibrator.b[j] - broken.calibrator.b[j] < 4.0
     # the mean probability of the key now matches its rate in the sample (it was far below)
     assert abs(p_after.mean() - pos.mean()) < 0.35 * pos.mean() < abs(p_before.mean() - pos.mean())
 
