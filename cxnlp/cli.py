@@ -189,7 +189,9 @@ def _print_metrics(m: dict, title: str) -> None:
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Model directory.")],
     data: Annotated[str | None, typer.Option("--data", help="Split dir or labeled file (default: bundled).")] = None,
-    split: Annotated[str, typer.Option("--split", help="train, dev or test (split dirs only).")] = "test",
+    split: Annotated[
+        str, typer.Option("--split", help="test, dev, train, ood_[wide_]dev or ood_[wide_]test (split dirs only).")
+    ] = "test",
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,
     baselines: Annotated[bool, typer.Option(help="Also score the keyword and zero-shot baselines.")] = True,
 ) -> None:
