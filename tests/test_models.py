@@ -174,7 +174,7 @@ def test_synthetic_comments_split_between_training_and_calibration() -> None:
     trained = {r["id"] for r in train_records(TrainConfig(), splits)} & synthetic
     calibrated = {r["id"] for r in calibration_records(TrainConfig(), splits)} & synthetic
     assert not trained & calibrated and trained | calibrated == synthetic
-    assert 0.07 < len(calibrated) / len(synthetic) < 0.13  # synthetic_calibration = 0.1, drawn by id hash
+    assert 0.15 < len(calibrated) / len(synthetic) < 0.25  # synthetic_calibration = 0.2, drawn by id hash
     assert {r["id"] for r in splits["dev"]} <= {r["id"] for r in calibration_records(TrainConfig(), splits)}
     off = TrainConfig(synthetic_calibration=0.0)
     assert calibration_records(off, splits) == splits["dev"] and len(train_records(off, splits)) == len(
