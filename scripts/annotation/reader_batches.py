@@ -25,9 +25,11 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=50)
     ap.add_argument("--seed", type=int, default=20261124)
     args = ap.parse_args()
+    if args.size < 1:
+        ap.error("--size must be at least 1")
     rows = []
     for f in sorted((ANN / "synthetic" / args.writer).glob("part_*.jsonl")):
-        for line in f.open(encoding="utf-8"):
+        for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
                 rows.append({"id": r["id"], "source": "synthetic_train", "text": r["text"]})
