@@ -261,28 +261,28 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
     same way, but only their readers' labels are kept, as the ood_wide gold.
     """
     syn = ANN / "synthetic"
-    written_train, written_wide = {}, {}
+    written_all: dict[str, dict] = {}
     for d in sorted(p for p in syn.iterdir() if p.is_dir() and not p.name.startswith("ood")):
-        into = written_wide if round_of(d.name) in EVAL_ROUNDS else written_train
         for f in sorted(d.glob("part_*.jsonl")):
             for rec in read(f):
-                into[rec["id"]] = {**rec, "writer": d.name}
+                written_all[rec["id"]] = {**rec, "writer": d.name}
     # Blind readings of the training comments (every round, since session 8): a reader labels what the
     # text supports, where a writer tends to give only the labels it set out to write (readers gave 6-25 %
     # more labels than writers in every round; stats.json synthetic.qa_by_round), so the union misses
     # fewer positives.
-    all_read: dict[str, dict] = {}
-    wide_read: dict[str, dict] = {}
+    read_all: dict[str, dict] = {}
     for d in sorted((ANN / "raw").glob("annsyn*")):
         for f in sorted(d.glob("*.jsonl")):
             for r in read(f):
-                if r["id"] not in written_train and r["id"] not in written_wide:
+                if r["id"] not in written_all:
                     raise SystemExit(f"{f}: {r['id']} is not a synthetic comment")
-                if r["id"] in all_read or r["id"] in wide_read:
-                    first = {**all_read, **wide_read}[r["id"]]["annotator"]
-                    raise SystemExit(f"{f}: {r['id']} was also read by {first}")
+                if r["id"] in read_all:
+                    raise SystemExit(f"{f}: {r['id']} was also read by {read_all[r['id']]['annotator']}")
                 if not r.get("skip"):
-                    (all_read if r["id"] in written_train else wide_read)[r["id"]] = {**r, "annotator": d.name}
+                    read_all[r["id"]] = {**r, "annotator": d.name}
+    wide = {i for i, r in written_all.items() if round_of(r["writer"]) in EVAL_ROUNDS}
+    written_train = {i: r for i, r in written_all.items() if i not in wide}
+    all_read = {i: r for i, r in read_all.items() if i not in wide}
     unknown = set(readers or []) - {r["annotator"] for r in all_read.values()}
     if unknown:
         raise SystemExit(f"--readers: no readings by {', '.join(sorted(unknown))} under {ANN / 'raw'}")
@@ -301,7 +301,6 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
     out = {"train": len(train), "train_per_label": dict(Counter(lab for r in train for lab in r["labels"]))}
     out["qa"] = writer_vs_reader(keys, written_train, all_read)
     out["qa_by_round"] = {}
-    written_all, read_all = {**written_train, **written_wide}, {**all_read, **wide_read}
     for n in SYNTHETIC_ROUNDS:
         ids = {i for i, r in written_all.items() if round_of(r["writer"]) == n}
         qa = writer_vs_reader(keys, written_all, {i: r for i, r in read_all.items() if i in ids})
@@ -315,7 +314,8 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
         for f in sorted(d.glob("*.jsonl")):
             blind.update({r["id"]: {**r, "annotator": d.name} for r in read(f)})
     out.update(evaluation_set("ood", keys, written, blind))
-    out.update(evaluation_set("ood_wide", keys, written_wide, wide_read))
+    wide_read = {i: r for i, r in read_all.items() if i in wide}
+    out.update(evaluation_set("ood_wide", keys, {i: written_all[i] for i in wide}, wide_read))
     return out
 
 
