@@ -75,7 +75,8 @@ class TrainConfig:
     C: float = 4.0
     static_dim: int = 128  # static token vectors from `backbone` as extra features (0: n-grams only)
     static_weight: float = 1.0
-    pos_weight_power: float = 0.0  # up-weight each key's positives by (negatives / positives) ** power
+    # up-weight each key's positives by (negatives / positives) ** power (both families; the encoder caps it at 50)
+    pos_weight_power: float = 0.0
     # units of a hidden layer shared by all keys whose logits add to the linear models' (0: linear only).
     # 128 gained out of domain on two seeds where 64 was within seed noise (README, sessions 6-7); two
     # layers of 128 averaged (hidden_members) scored above one in 6 of 6 (data, seed) pairs on ood_dev, by
@@ -98,6 +99,9 @@ class TrainConfig:
     max_length: int = 128
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
+    # embeddings and this many lower transformer layers stay frozen (the affordable fine-tuning on a CPU)
+    freeze_layers: int = 0
+    head_learning_rate: float | None = None  # the classification head's; None: learning_rate
     device: str | None = None  # None: cuda when available
 
     # ---------------------------------------------------------- construction

@@ -210,6 +210,52 @@ def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tiny_bert, 
     assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-5)
 
 
+def test_encoder_freezes_lower_layers_and_weights_rare_positives(small_data, tiny_bert, tmp_path: Path) -> None:
+    import torch
+
+    from cxnlp.models.encoder import EncoderScorer, positive_weights
+
+    recs = load_records(small_data)
+    d = tmp_path / "d"
+    write_jsonl(d / "train.jsonl", recs["train"][:40])
+    write_jsonl(d / "dev.jsonl", recs["dev"][:20])
+    write_jsonl(d / "test.jsonl", recs["test"][:5])
+    cfg = TrainConfig(
+        family="encoder",
+        data=str(d),
+        backbone=str(tiny_bert),
+        epochs=1,
+        batch_size=16,
+        max_length=48,
+        device="cpu",
+        freeze_layers=1,
+        pos_weight_power=0.5,
+        head_learning_rate=1e-2,
+    )
+    from transformers import AutoModel
+
+    before = AutoModel.from_pretrained(tiny_bert).float().state_dict()  # what fine-tuning starts from
+    model, _, _ = train(cfg, log=lambda m: None)
+    after = model.scorer.net.body.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved, "nothing was trained"
+    assert not any(k.startswith(("embeddings.", "encoder.layer.0.")) for k in moved)
+    assert any(k.startswith("encoder.layer.1.") for k in moved)
+    # 3 positives and 9 negatives known for key 0 (the masked cell does not count); none for key 1
+    y = np.zeros((13, 2), np.float32)
+    y[:3, 0] = 1
+    mask = np.ones((13, 2), np.int8)
+    mask[12, 0] = 0
+    w = positive_weights(y, mask, np.ones(13), 0.5)
+    assert np.allclose(w, [3**0.5, 1.0])
+    assert np.allclose(positive_weights(y, mask, np.ones(13), 0.0), 1.0)
+    assert positive_weights(y, mask, np.ones(13), 4.0, cap=50.0)[0] == 50.0
+    with pytest.raises(ValueError, match="freeze_layers=5, but the backbone has 2 layers"):
+        EncoderScorer(["a"], backbone=str(tiny_bert), freeze_layers=5, device="cpu").fit(
+            ["x"], np.zeros((1, 1), np.float32), np.ones((1, 1), np.int8)
+        )
+
+
 def test_encoder_batches_cover_every_example_once_with_similar_lengths() -> None:
     from cxnlp.models.encoder import length_buckets
 

@@ -69,6 +69,21 @@ def length_buckets(lengths: np.ndarray, batch_size: int, gen: np.random.Generato
     return [batches[k] for k in gen.permutation(len(batches))]
 
 
+def positive_weights(
+    y: np.ndarray, mask: np.ndarray, weight: np.ndarray, power: float, cap: float = 50.0
+) -> np.ndarray:
+    """Per key, the weight of a positive target: (negatives / positives) ** power, at most ``cap``.
+
+    Counts are the examples' weights over the cells where the key is known; soft targets count as
+    their share of a positive and of a negative.  ``power`` 0 gives ones (plain log-loss).
+    """
+    known = (np.asarray(mask) > 0) * np.asarray(weight, dtype=float)[:, None]
+    pos = (np.asarray(y, dtype=float) * known).sum(axis=0)
+    neg = ((1 - np.asarray(y, dtype=float)) * known).sum(axis=0)
+    ratio = np.where(pos > 0, neg / np.maximum(pos, 1e-9), 1.0)
+    return np.minimum(ratio**power, cap) if power else np.ones(len(pos))
+
+
 def _device(requested: str | None):
     import torch
 
@@ -127,6 +142,9 @@ class EncoderScorer(Scorer):
         warmup_ratio: float = 0.1,
         device: str | None = None,
         seed: int = 0,
+        pos_weight_power: float = 0.0,
+        freeze_layers: int = 0,
+        head_learning_rate: float | None = None,
     ) -> None:
         self.keys = list(keys)
         self.backbone = backbone
@@ -138,6 +156,9 @@ class EncoderScorer(Scorer):
         self.warmup_ratio = warmup_ratio
         self.device_name = device
         self.seed = seed
+        self.pos_weight_power = pos_weight_power
+        self.freeze_layers = freeze_layers
+        self.head_learning_rate = head_learning_rate
         self.backbone_info: dict[str, str] = {}
         self.net = None
         self.tokenizer = None
@@ -155,6 +176,9 @@ class EncoderScorer(Scorer):
             config.warmup_ratio,
             config.device,
             config.seed,
+            config.pos_weight_power,
+            config.freeze_layers,
+            config.head_learning_rate,
         )
 
     def _build(self, path, pretrained: bool = True) -> None:
@@ -183,7 +207,17 @@ class EncoderScorer(Scorer):
         texts = [item_text(t) for t in texts]
         n = len(texts)
         weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
-        opt = torch.optim.AdamW(self.net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        trainable = self._freeze()
+        head = list(self.net.head.parameters())
+        body = [p for p in trainable if all(p is not h for h in head)]
+        opt = torch.optim.AdamW(
+            [{"params": body}, {"params": head, "lr": self.head_learning_rate or self.learning_rate}],
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+        )
+        pos_weight = torch.as_tensor(
+            positive_weights(y, mask, weight, self.pos_weight_power), device=self.device, dtype=torch.float32
+        )
         steps = self.epochs * math.ceil(n / self.batch_size)
         warm = max(1, int(self.warmup_ratio * steps))
         sched = torch.optim.lr_scheduler.LambdaLR(
@@ -203,10 +237,10 @@ class EncoderScorer(Scorer):
                 t = torch.as_tensor(y[idx], device=self.device)
                 m = torch.as_tensor(mask[idx], device=self.device, dtype=torch.float32)
                 w = torch.as_tensor(weight[idx], device=self.device, dtype=torch.float32)[:, None]
-                loss = masked_bce(logits, t, m * w)
+                loss = masked_bce(logits, t, m * w, pos_weight)
                 opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 opt.step()
                 sched.step()
                 bar.update(1)
@@ -214,6 +248,20 @@ class EncoderScorer(Scorer):
         bar.close()
         self.net.eval()
         return self
+
+    def _freeze(self) -> list:
+        """Freeze the embeddings and the first ``freeze_layers`` transformer layers; return the trainable parameters.
+
+        On a CPU the lower layers cost most of a step's backward pass and move least in fine-tuning,
+        so training only the upper layers and the head is the affordable variant there.
+        """
+        if self.freeze_layers:
+            layers = self.net.body.encoder.layer
+            if self.freeze_layers > len(layers):
+                raise ValueError(f"freeze_layers={self.freeze_layers}, but the backbone has {len(layers)} layers")
+            for module in [self.net.body.embeddings, *layers[: self.freeze_layers]]:
+                module.requires_grad_(False)
+        return [p for p in self.net.parameters() if p.requires_grad]
 
     def _autocast(self):
         # bf16 on a GPU for speed; full precision on CPU.
@@ -260,6 +308,9 @@ class EncoderScorer(Scorer):
             "batch_size": self.batch_size,
             "epochs": self.epochs,
             "learning_rate": self.learning_rate,
+            "head_learning_rate": self.head_learning_rate,
+            "pos_weight_power": self.pos_weight_power,
+            "freeze_layers": self.freeze_layers,
         }
         return cfg, files
 

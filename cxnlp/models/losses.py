@@ -11,6 +11,9 @@ from __future__ import annotations
 import torch
 
 
-def masked_bce(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    el = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+def masked_bce(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``pos_weight`` (one per key) scales the positive term, for keys with few positives."""
+    el = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none", pos_weight=pos_weight)
     return (el * weights).sum() / weights.sum().clamp(min=1.0)
