@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import random
@@ -64,14 +65,20 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
-    """Write JSON Lines atomically (temporary file, then rename); gzip when the name ends in ``.gz``."""
+    """Write JSON Lines atomically (temporary file, then rename); gzip when the name ends in ``.gz``.
+
+    The gzip header's timestamp is 0, so the same rows give the same bytes (a file's sha256 can be
+    recorded as provenance and checked).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(tmp, "wt", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    with open(tmp, "wb") as raw:
+        gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if path.suffix == ".gz" else None
+        # closing the wrapper closes the stream under it; the gzip stream writes its trailer then
+        with io.TextIOWrapper(gz or raw, encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     tmp.replace(path)
 
 

@@ -26,7 +26,8 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         "## Training",
         f"- family: `{model.scorer.family}`, seed {meta.get('seed')}",
         f"- data: {data.get('source')} ({data.get('comments')}), sha256 `{str(data.get('sha256', ''))[:16]}…`",
-        f"- distillation data: {data.get('distill') or 'none'}",
+        f"- distillation data: {data.get('distill') or 'none'}"
+        + (f", sha256 `{data['distill_sha256'][:16]}…`" if data.get("distill_sha256") else ""),
         f"- calibration: per-label Platt scaling on {_calibration_data(cfg)}; thresholds: per-label F1-optimal"
         " on the same" + (" (the base model's; then recalibrated, see below)" if cal else ""),
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",

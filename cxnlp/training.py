@@ -34,7 +34,7 @@ from cxnlp.data import (
     read_jsonl,
     read_labeled,
 )
-from cxnlp.models.base import Item, scorer_class
+from cxnlp.models.base import Item, scorer_class, sha256_file
 from cxnlp.models.model import CXModel
 from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segmenter
@@ -376,6 +376,7 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
                 "synthetic_read_blind": sum("+" in r.get("annotator", "") for r in splits.get("train_synthetic", [])),
                 "calibration": {"dev": len(dev), "synthetic": len(cal) - len(dev)},
                 "distill": config.distill,
+                "distill_sha256": sha256_file(Path(config.distill)) if config.distill else None,
                 "weak": config.weak,
             },
             "created_with": f"cxnlp {__version__}",
