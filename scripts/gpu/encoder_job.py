@@ -38,6 +38,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--head-lr", type=float, default=None, help="the classification head's learning rate")
+    ap.add_argument("--pos-weight-power", type=float, default=0.0, help="positives weighted (neg/pos) ** power")
+    ap.add_argument("--freeze-layers", type=int, default=0, help="lower transformer layers kept frozen")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many examples")
     args = ap.parse_args()
     import torch
@@ -54,6 +57,9 @@ def main() -> None:
         learning_rate=args.lr,
         batch_size=args.batch_size,
         seed=args.seed,
+        pos_weight_power=args.pos_weight_power,
+        freeze_layers=args.freeze_layers,
+        head_learning_rate=args.head_lr,
     )
     scorer.fit(
         tr["texts"][:n],
