@@ -191,15 +191,18 @@ def test_config_from_file_and_overrides(tmp_path: Path) -> None:
         cfg.with_overrides(["colour=red"])
 
 
+def _subset(data: Path, out: Path, n_train: int, n_dev: int, n_test: int) -> Path:
+    """The first comments of each split of ``data``, as a dataset directory: an encoder trains on it in seconds."""
+    recs = load_records(data)
+    for split, n in (("train", n_train), ("dev", n_dev), ("test", n_test)):
+        write_jsonl(out / f"{split}.jsonl", recs[split][:n])
+    return out
+
+
 def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tiny_bert, tmp_path: Path) -> None:
-    tiny = tiny_bert
-    recs = load_records(small_data)
-    d = tmp_path / "d"
-    write_jsonl(d / "train.jsonl", recs["train"][:60])
-    write_jsonl(d / "dev.jsonl", recs["dev"][:30])
-    write_jsonl(d / "test.jsonl", recs["test"][:10])
+    d = _subset(small_data, tmp_path / "d", 60, 30, 10)
     cfg = TrainConfig(
-        family="encoder", data=str(d), backbone=str(tiny), epochs=1, batch_size=16, max_length=48, device="cpu"
+        family="encoder", data=str(d), backbone=str(tiny_bert), epochs=1, batch_size=16, max_length=48, device="cpu"
     )
     model, metrics, _ = train(cfg, log=lambda m: None)
     out = tmp_path / "enc"
@@ -215,11 +218,7 @@ def test_encoder_freezes_lower_layers_and_weights_rare_positives(small_data, tin
 
     from cxnlp.models.encoder import EncoderScorer, positive_weights
 
-    recs = load_records(small_data)
-    d = tmp_path / "d"
-    write_jsonl(d / "train.jsonl", recs["train"][:40])
-    write_jsonl(d / "dev.jsonl", recs["dev"][:20])
-    write_jsonl(d / "test.jsonl", recs["test"][:5])
+    d = _subset(small_data, tmp_path / "d", 40, 20, 5)
     cfg = TrainConfig(
         family="encoder",
         data=str(d),
