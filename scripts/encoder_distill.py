@@ -13,8 +13,9 @@ fast model trains in minutes, not ten.  Runs on a CPU (5 minutes on two cores fo
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
-import sys
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +23,30 @@ from tqdm.auto import tqdm
 
 from cxnlp.data import write_jsonl
 from cxnlp.models.model import CXModel
+from cxnlp.text import Segmenter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
-from encoder_pipeline import DISTILL, corpus_segments  # noqa: E402
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+DISTILL = Path("data/distill/encoder_corpus.jsonl.gz")
+
+
+def corpus_segments(segmenter: Segmenter) -> list[str]:
+    """Every segment of the corpora's comments, less every comment ever offered to annotators."""
+    pooled = set()
+    for f in ("pool.jsonl", "pool_round2.jsonl", "pool_round3.jsonl"):  # every comment offered to annotators
+        p = Path("data/annotation") / f
+        if p.exists():
+            pooled |= {json.loads(line)["id"] for line in p.open(encoding="utf-8")}
+    out, seen = [], set()
+    for f in sorted(CORPORA.glob("*/*.jsonl.gz")):
+        with gzip.open(f, "rt", encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh]
+        for r in rows:
+            if r["id"] in pooled or r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            out += [s.text for s in segmenter.split(r["text"])]
+    return out
+
 
 MIN_PROB = 0.05
 KEEP_PERCENT = 13
@@ -36,6 +58,19 @@ def kept(text: str, probs: np.ndarray) -> bool:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % 100 < KEEP_PERCENT
 
 
+def distill_rows(model: CXModel, texts: list[str], logits: np.ndarray) -> list[dict]:
+    """The kept segments with the model's calibrated probabilities (``cxnlp train --distill`` rows).
+
+    Also used by ``scripts/gpu/encoder_pipeline.py assemble`` on logits scored on a GPU.
+    """
+    probs = model.calibrator.transform(np.asarray(logits, dtype=np.float64))
+    return [
+        {"text": t, "probs": {k: round(float(v), 3) for k, v in zip(model.keys, p, strict=True) if v >= 0.005}}
+        for t, p in zip(texts, probs, strict=True)
+        if kept(t, p)
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model", help="an encoder model directory (cxnlp train --config configs/encoder.toml)")
@@ -44,16 +79,10 @@ def main() -> None:
     args = ap.parse_args()
     model = CXModel.load(args.model)
     texts = corpus_segments(model.segmenter)
-    probs = np.zeros((len(texts), len(model.keys)), np.float32)
+    logits = np.zeros((len(texts), len(model.keys)), np.float32)
     for i in tqdm(range(0, len(texts), args.batch_size), desc="scoring the corpora", unit="batch"):
-        probs[i : i + args.batch_size] = model.calibrator.transform(
-            model.scorer.decision_function(texts[i : i + args.batch_size])
-        )
-    rows = [
-        {"text": t, "probs": {k: round(float(v), 3) for k, v in zip(model.keys, p, strict=True) if v >= 0.005}}
-        for t, p in zip(texts, probs, strict=True)
-        if kept(t, p)
-    ]
+        logits[i : i + args.batch_size] = model.scorer.decision_function(texts[i : i + args.batch_size])
+    rows = distill_rows(model, texts, logits)
     write_jsonl(args.out, rows)
     print(f"{len(rows)} of {len(texts)} segments -> {args.out}")
 

@@ -34,13 +34,14 @@ def main() -> None:
     ap.add_argument("--job", type=Path, required=True)
     ap.add_argument("--backbone", required=True)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=5e-5)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--head-lr", type=float, default=None, help="the classification head's learning rate")
-    ap.add_argument("--pos-weight-power", type=float, default=0.0, help="positives weighted (neg/pos) ** power")
-    ap.add_argument("--freeze-layers", type=int, default=0, help="lower transformer layers kept frozen")
+    # Each flag overrides the setting `prepare` stored in the job (TrainConfig's field of that name).
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--lr", type=float, help="learning rate")
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--head-lr", type=float, help="the classification head's learning rate")
+    ap.add_argument("--pos-weight-power", type=float, help="positives weighted by (negatives/positives) ** power")
+    ap.add_argument("--freeze-layers", type=int, help="lower transformer layers kept frozen")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many examples")
     args = ap.parse_args()
     import torch
@@ -50,25 +51,28 @@ def main() -> None:
     tr = job["train"]
     n = args.limit or len(tr["texts"])
     t0 = time.time()
-    scorer = EncoderScorer(
-        job["keys"],
-        backbone=args.backbone,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        pos_weight_power=args.pos_weight_power,
-        freeze_layers=args.freeze_layers,
-        head_learning_rate=args.head_lr,
-    )
+    if "config" not in job:
+        sys.exit(f"{args.job}: made by an older encoder_pipeline.py prepare (no settings); run prepare again")
+    flags = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "seed": args.seed,
+        "head_learning_rate": args.head_lr,
+        "pos_weight_power": args.pos_weight_power,
+        "freeze_layers": args.freeze_layers,
+    }
+    settings = {k: job["config"][k] if v is None else v for k, v in flags.items()}
+    scorer = EncoderScorer(job["keys"], backbone=args.backbone, **settings)
     scorer.fit(
         tr["texts"][:n],
         np.array(tr["y"][:n], np.float32),
         np.array(tr["mask"][:n], np.int8),
         np.array(tr["weight"][:n]),
     )
-    print(f"fit {n} segments in {time.time() - t0:.0f}s on {scorer.device}", flush=True)
+    print(f"fit {n} segments in {time.time() - t0:.0f}s on {scorer.device} with {settings}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "run.json").write_text(json.dumps(settings), encoding="utf-8")  # recorded by `assemble`
     state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in scorer.net.state_dict().items()}
     shard, size, idx = {}, 0, 0
     # Files come back at most 16 MiB each: big tensors (the word embeddings)

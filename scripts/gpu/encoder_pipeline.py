@@ -1,6 +1,6 @@
 """Train the encoder model on a lent GPU and distil it into the fast model's data.
 
-    python scripts/gpu/encoder_pipeline.py prepare     # here: segments, job file, fp16 backbone copy
+    python scripts/gpu/encoder_pipeline.py prepare [--config configs/encoder.toml]  # here: segments, job, fp16 backbone
     (device) python3 scripts/gpu/encoder_job.py --job .device/job --backbone .device/minilm16 --out $OUT
     python scripts/gpu/encoder_pipeline.py assemble DIR  # here: models/cx-encoder + data/distill/
 
@@ -14,10 +14,15 @@ that is in the annotation pool (so no dev or test text reaches the fast
 model through distillation).  The backbone travels as an fp16 copy because
 the device tool carries at most 64 MiB.
 
+The training settings (a TrainConfig, from ``--config``) travel in the job;
+the job trains with them (its flags may override some) and returns what it
+used in ``run.json``, which ``assemble`` records in the model's config.
 ``assemble`` rebuilds a model directory from the returned fp16 weights,
 calibrates it on dev like any other model, and writes
 ``data/distill/encoder_corpus.jsonl.gz``: unlabeled segments with the
-encoder's probabilities, the input of ``cxnlp train --distill``.
+encoder's calibrated probabilities, kept as ``scripts/encoder_distill.py``
+keeps them (the same file that script makes on a CPU), the input of
+``cxnlp train --distill``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cxnlp.data import load_records
+from cxnlp.data import load_records, write_jsonl
 from cxnlp.models.encoder import PACKAGE, TOKENIZER_FILES, EncoderScorer, resolve_backbone
 from cxnlp.models.model import CXModel
 from cxnlp.taxonomy import Taxonomy
@@ -41,31 +46,15 @@ from cxnlp.training import TrainConfig, finish, train_records, training_examples
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from encoder_job import read_job  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from encoder_distill import DISTILL, corpus_segments, distill_rows  # noqa: E402
+
 JOB = Path(".device/job")
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
-DISTILL = Path("data/distill/encoder_corpus.jsonl.gz")
-
-
-def corpus_segments(segmenter: Segmenter) -> list[str]:
-    pooled = set()
-    for f in ("pool.jsonl", "pool_round2.jsonl", "pool_round3.jsonl"):  # every comment offered to annotators
-        p = Path("data/annotation") / f
-        if p.exists():
-            pooled |= {json.loads(line)["id"] for line in p.open(encoding="utf-8")}
-    out, seen = [], set()
-    for f in sorted(CORPORA.glob("*/*.jsonl.gz")):
-        with gzip.open(f, "rt", encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh]
-        for r in rows:
-            if r["id"] in pooled or r["id"] in seen:
-                continue
-            seen.add(r["id"])
-            out += [s.text for s in segmenter.split(r["text"])]
-    return out
 
 
 def prepare(args) -> None:
-    config = TrainConfig(family="encoder")
+    config = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+    config = config.updated({"family": "encoder"})
     tax = Taxonomy.default()
     splits = load_records(None, tax)
     seg = Segmenter(max_chars=config.max_segment_chars)
@@ -74,6 +63,7 @@ def prepare(args) -> None:
     corpus = corpus_segments(seg)
     job = {
         "keys": list(tax.keys),
+        "config": config.to_dict(),
         "train": {"texts": texts, "y": y.astype(int).tolist(), "mask": mask.tolist(), "weight": weight.tolist()},
         "score": {"corpus": corpus},
     }
@@ -97,7 +87,13 @@ def assemble(args) -> None:
     from safetensors.torch import load_file, save_file
 
     returned = Path(args.dir)
-    config = TrainConfig(family="encoder")
+    job = read_job(JOB)
+    if "config" not in job:
+        sys.exit(f"{JOB}: made by an older prepare (no settings); run prepare again")
+    config = TrainConfig().updated(job["config"], source=str(JOB))
+    run = returned / "run.json"
+    if run.exists():  # what the job actually trained with
+        config = config.updated(json.loads(run.read_text(encoding="utf-8")), source=str(run))
     tax = Taxonomy.default()
     splits = load_records(None, tax)
     build = Path(".device/encoder-build")
@@ -123,8 +119,10 @@ def assemble(args) -> None:
     }
     scorer = EncoderScorer.load(build, cfg)
     scorer.backbone_info = info
-    scorer.epochs, scorer.learning_rate = config.epochs, config.learning_rate
-    model, metrics, _ = finish(CXModel(scorer, tax, Segmenter(config.max_segment_chars)), config, splits)
+    for name in ("epochs", "learning_rate", "head_learning_rate", "pos_weight_power", "freeze_layers"):
+        setattr(scorer, name, getattr(config, name))
+    model = CXModel(scorer, tax, Segmenter(config.max_segment_chars), pooling=config.pooling)
+    model, metrics, _ = finish(model, config, splits)
     model.meta["name"] = "cx-encoder"
     model.meta["trained_on"] = "fine-tuned on a lent NVIDIA GPU by scripts/gpu/encoder_job.py (fp16 weights returned)"
     from cxnlp.modelcard import model_card
@@ -133,32 +131,23 @@ def assemble(args) -> None:
     shutil.rmtree(out, ignore_errors=True)
     model.save(out, metrics=metrics, card=model_card(model, metrics))
     print(f"encoder model -> {out}: dev micro F1 {metrics['dev']['micro']['f1']}, macro {metrics['dev']['macro_f1']}")
-    # Distillation data: sigmoid of the encoder's segment logits on the unlabeled corpora.
-    job = read_job(JOB)
+    # Distillation data: the encoder's calibrated probabilities for the unlabeled corpus segments.
     logits = np.load(returned / "logits-corpus.npz", allow_pickle=False)["logits"].astype(np.float32)
-    probs = 1 / (1 + np.exp(-logits))
-    DISTILL.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(DISTILL, "wt", encoding="utf-8") as fh:
-        for text, p in zip(job["score"]["corpus"], probs, strict=True):
-            fh.write(
-                json.dumps(
-                    {
-                        "text": text,
-                        "probs": {k: round(float(v), 3) for k, v in zip(tax.keys, p, strict=True) if v >= 0.005},
-                    }
-                )
-                + "\n"
-            )
-    print(f"{len(probs)} distillation segments -> {DISTILL}")
+    corpus = job["score"]["corpus"][: len(logits)]  # all of it, unless the job ran with --limit
+    rows = distill_rows(model, corpus, logits)
+    write_jsonl(args.distill_out, rows)
+    print(f"{len(rows)} of {len(corpus)} distillation segments -> {args.distill_out}")
     del torch
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("prepare")
+    pr = sub.add_parser("prepare")
+    pr.add_argument("--config", help="a TrainConfig file (TOML/JSON), e.g. configs/encoder.toml")
     a = sub.add_parser("assemble")
     a.add_argument("dir")
     a.add_argument("--out", default="models/cx-encoder")
+    a.add_argument("--distill-out", default=str(DISTILL))
     args = ap.parse_args()
     sys.exit(prepare(args) if args.cmd == "prepare" else assemble(args))
