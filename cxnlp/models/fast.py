@@ -45,7 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 from safetensors.numpy import load_file, save_file
 
-from cxnlp.models.base import Item, Scorer
+from cxnlp.models.base import Item, Scorer, positive_weights
 from cxnlp.models.static import FILES as STATIC_FILES
 from cxnlp.models.static import StaticVectors
 from cxnlp.models.wordtable import WordTable
@@ -472,8 +472,8 @@ class FastScorer(Scorer):
             # A key never (or always) seen: a constant, very confident score.
             return np.zeros(X.shape[1]), (8.0 if ys.min() else -8.0)
         if self.pos_weight_power:
-            pos = ys == 1
-            ws = np.where(pos, ws * (ws[~pos].sum() / ws[pos].sum()) ** self.pos_weight_power, ws)
+            factor = positive_weights(t[:, None], np.ones((len(t), 1)), w, self.pos_weight_power)[0]
+            ws = np.where(ys == 1, ws * factor, ws)
         from sklearn.linear_model import LogisticRegression
 
         clf = LogisticRegression(C=self.C, solver="liblinear", max_iter=200)
