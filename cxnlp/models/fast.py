@@ -238,6 +238,38 @@ def item_index(items: Sequence[Item]) -> tuple[list[str], sp.csr_matrix | None]:
     return list(unique), S
 
 
+def fit_key(
+    X: sp.csr_matrix, t: np.ndarray, m: np.ndarray, w: np.ndarray, C: float, pos_weight_power: float
+) -> tuple[np.ndarray, float]:
+    """One key's L2 logistic regression (coef, intercept) on the rows its mask keeps.
+
+    A soft target t enters as two weighted copies of its row (positive with weight w * t, negative
+    with w * (1 - t)): liblinear takes hard labels only.  A module function, so that the keys can be
+    fitted in worker processes without pickling the scorer.
+    """
+    rows = np.flatnonzero(m > 0)
+    t, w = t[rows].astype(float), w[rows]
+    soft = (t > 0) & (t < 1)
+    hard_pos, hard_neg = rows[t >= 1], rows[t <= 0]
+    soft_rows = rows[soft]
+    Xs = sp.vstack([X[hard_pos], X[hard_neg], X[soft_rows], X[soft_rows]], format="csr")
+    ys = np.r_[np.ones(len(hard_pos)), np.zeros(len(hard_neg)), np.ones(soft.sum()), np.zeros(soft.sum())]
+    ws = np.r_[w[t >= 1], w[t <= 0], w[soft] * t[soft], w[soft] * (1 - t[soft])]
+    if ys.min() == ys.max():
+        # A key never (or always) seen: a constant, very confident score.
+        return np.zeros(X.shape[1]), (8.0 if ys.min() else -8.0)
+    if pos_weight_power:
+        factor = positive_weights(t[:, None], np.ones((len(t), 1)), w, pos_weight_power)[0]
+        ws = np.where(ys == 1, ws * factor, ws)
+    from sklearn.linear_model import LogisticRegression
+
+    # tol 1e-3 (liblinear's default is 1e-4): one Newton step fewer per key, about a fifth of the
+    # fitting time, coefficients within 0.3-1 % (relative norm) of the tighter solution.
+    clf = LogisticRegression(C=C, solver="liblinear", max_iter=200, tol=1e-3)
+    clf.fit(Xs, ys, sample_weight=ws)
+    return clf.coef_[0], float(clf.intercept_[0])
+
+
 class FastScorer(Scorer):
     family = "fast"
 
@@ -370,8 +402,11 @@ class FastScorer(Scorer):
         X = self.features(texts)
         from joblib import Parallel, delayed
 
-        fits = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-            delayed(self._fit_one)(X, y[:, j], mask[:, j], weight) for j in range(len(self.keys))
+        # Processes, not threads: liblinear's threads contended (4 keys took 45 s on two cores in
+        # threads, 38.5 s in processes); joblib memory-maps X's arrays into the workers, not copies.
+        fits = Parallel(n_jobs=self.n_jobs, prefer="processes")(
+            delayed(fit_key)(X, y[:, j], mask[:, j], weight, self.C, self.pos_weight_power)
+            for j in range(len(self.keys))
         )
         self.coef = np.stack([c for c, _ in fits], axis=1).astype(np.float32)
         self.intercept = np.array([b for _, b in fits], dtype=np.float32)
@@ -458,27 +493,6 @@ class FastScorer(Scorer):
             out.weight.detach().numpy().T.astype(np.float32).copy(),
             out.bias.detach().numpy().astype(np.float32),
         )
-
-    def _fit_one(self, X: sp.csr_matrix, t: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-        rows = np.flatnonzero(m > 0)
-        t, w = t[rows].astype(float), w[rows]
-        soft = (t > 0) & (t < 1)
-        hard_pos, hard_neg = rows[t >= 1], rows[t <= 0]
-        soft_rows = rows[soft]
-        Xs = sp.vstack([X[hard_pos], X[hard_neg], X[soft_rows], X[soft_rows]], format="csr")
-        ys = np.r_[np.ones(len(hard_pos)), np.zeros(len(hard_neg)), np.ones(soft.sum()), np.zeros(soft.sum())]
-        ws = np.r_[w[t >= 1], w[t <= 0], w[soft] * t[soft], w[soft] * (1 - t[soft])]
-        if ys.min() == ys.max():
-            # A key never (or always) seen: a constant, very confident score.
-            return np.zeros(X.shape[1]), (8.0 if ys.min() else -8.0)
-        if self.pos_weight_power:
-            factor = positive_weights(t[:, None], np.ones((len(t), 1)), w, self.pos_weight_power)[0]
-            ws = np.where(ys == 1, ws * factor, ws)
-        from sklearn.linear_model import LogisticRegression
-
-        clf = LogisticRegression(C=self.C, solver="liblinear", max_iter=200)
-        clf.fit(Xs, ys, sample_weight=ws)
-        return clf.coef_[0], float(clf.intercept_[0])
 
     def decision_function(self, texts: Sequence[Item]) -> np.ndarray:
         if self.coef is None:
