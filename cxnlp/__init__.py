@@ -5,6 +5,7 @@ Public API (stable names re-exported here):
 - :class:`Taxonomy`, :class:`Label`, :func:`load_taxonomy` - the label set.
 - :class:`Tagger`, :class:`TagResult`, :class:`Tag`, :class:`CXClassifier` - tagging.
 - :class:`CXModel`, :class:`TrainConfig`, :func:`train` - models and training.
+- :class:`EnsembleModel`, :func:`fit_ensemble` - several trained models tagging as one (the accurate mode).
 - :func:`calibrate` - adapt a model's calibration and thresholds to a labeled sample from another domain.
 """
 
@@ -18,6 +19,8 @@ _LAZY = {
     "Tag": "cxnlp.inference",
     "CXClassifier": "cxnlp.estimator",
     "CXModel": "cxnlp.models.model",
+    "EnsembleModel": "cxnlp.models.ensemble",
+    "fit_ensemble": "cxnlp.training",
     "TrainConfig": "cxnlp.training",
     "train": "cxnlp.training",
     "calibrate": "cxnlp.calibration",

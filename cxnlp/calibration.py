@@ -396,7 +396,7 @@ def calibrate(
     }
     if out is not None:
         meta["name"] = Path(out).name
-    new = CXModel(base.scorer, base.taxonomy, base.segmenter, rec.calibrator, rec.thresholds, meta, base.pooling)
+    new = base.with_calibration(rec.calibrator, rec.thresholds, meta)
     if out is not None:
         from cxnlp.evaluation import evaluate_records
         from cxnlp.modelcard import model_card

@@ -120,6 +120,40 @@ def train(
 
 
 @app.command()
+def ensemble(
+    members: Annotated[list[Path], typer.Argument(help="Two or more trained model directories (e.g. fast + encoder).")],
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write, e.g. models/cx-accurate.")],
+    weights: Annotated[
+        str | None, typer.Option("--weights", help="Comma-separated member weights (default: equal).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
+) -> None:
+    """Combine trained models into one that tags more accurately (and at the slowest member's pace).
+
+    The members' calibrated log-odds are averaged, then calibrated and thresholded anew on the data the
+    members were calibrated on. The new directory holds a copy of every member.
+    """
+    from cxnlp.data import DataError
+    from cxnlp.modelcard import model_card
+    from cxnlp.models.base import ModelDirError
+    from cxnlp.models.model import CXModel, check_new_model_dir, write_model_dir
+    from cxnlp.training import fit_ensemble
+
+    try:
+        check_new_model_dir(out, overwrite)
+        w = [float(x) for x in weights.split(",")] if weights else None
+        model, metrics = fit_ensemble(
+            [CXModel.load(m) for m in members], w, log=lambda m: err.print(m, highlight=False)
+        )
+        model.meta["name"] = out.name
+        write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
+    except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    _print_metrics(metrics["dev"], f"dev ({metrics['dev']['n_comments']} comments)")
+    console.print(f"model written to [bold]{out}[/]")
+
+
+@app.command()
 def calibrate(
     model: Annotated[Path, typer.Argument(help="Model directory to start from (it is not changed).")],
     data: Annotated[
@@ -210,7 +244,7 @@ def evaluate(
         else:
             records, dev = read_labeled(path, m.taxonomy), None
             split = path.name
-        results = {f"{m.meta.get('name', model.name)} ({m.scorer.family})": evaluate_records(m, records)}
+        results = {f"{m.meta.get('name', model.name)} ({m.family})": evaluate_records(m, records)}
         if baselines:
             results["keyword baseline"] = evaluate_records(KeywordBaseline(m.taxonomy), records)
             try:

@@ -11,7 +11,7 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
     data = meta.get("training_data", {})
     cal = meta.get("calibrated")
     lines = [
-        f"# {meta.get('name', 'cxnlp model')} ({model.scorer.family}){', recalibrated' if cal else ''}",
+        f"# {meta.get('name', 'cxnlp model')} ({model.family}){', recalibrated' if cal else ''}",
         "",
         "A cxnlp multi-label tagger for what customers say about the staff who served them:",
         f"{len(model.taxonomy.skills)} soft skills (positive / negative) and"
@@ -24,7 +24,7 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         "do not use a single tag to judge an individual employee.",
         "",
         "## Training",
-        f"- family: `{model.scorer.family}`, seed {meta.get('seed')}",
+        f"- family: `{model.family}`, seed {meta.get('seed')}",
         f"- data: {data.get('source')} ({data.get('comments')}), sha256 `{str(data.get('sha256', ''))[:16]}…`",
         f"- distillation data: {data.get('distill') or 'none'}"
         + (f", sha256 `{data['distill_sha256'][:16]}…`" if data.get("distill_sha256") else ""),
@@ -33,6 +33,8 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",
         "",
     ]
+    if meta.get("member_info"):
+        lines += _members(meta["member_info"])
     if cal:
         lines += _recalibration(cal)
     lines.append("## Metrics")
@@ -117,3 +119,22 @@ def _recalibration(cal: dict[str, Any]) -> list[str]:
         " effect are in the cxnlp repository's `benchmarks/domain_calibration.md`.",
         "",
     ]
+
+
+def _members(members: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Members",
+        "An ensemble: each member scores a comment as it would alone; the weighted sum of their calibrated log-odds"
+        " gets its own per-label Platt scaling and thresholds (fitted on the calibration data above), and a tag's"
+        " evidence is the sentence chosen by the member most confident in it. Tagging runs every member, so it is"
+        " as slow as the slowest.",
+        "",
+        "| member | family | weight | created with | training data sha256 |",
+        "|---|---|---:|---|---|",
+    ]
+    lines += [
+        f"| {m.get('name')} | `{m.get('family')}` | {m.get('weight')} | {m.get('created_with')} |"
+        f" `{str((m.get('training_data') or {}).get('sha256', ''))[:16]}…` |"
+        for m in members
+    ]
+    return lines + [""]

@@ -383,3 +383,59 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
         }
     )
     return model, {"dev": evaluate_records(model, dev)}, splits
+
+
+# train_config fields that decide what a model was calibrated on (and so kept out of its training)
+_CALIBRATION_FIELDS = ("data", "synthetic", "synthetic_calibration")
+
+
+def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = None, log=print):
+    """Combine trained models into one :class:`~cxnlp.models.ensemble.EnsembleModel`.
+
+    The members' calibrated log-odds are summed with ``weights`` (equal by default) and the sum gets
+    its own per-key Platt scaling and F1-optimal thresholds, fitted on the data the members were
+    calibrated on (dev plus the held-out synthetic share, by default), which none of them trained on.
+    Members calibrated on different data are refused: one of them would have trained on the other's
+    calibration comments.  Returns the ensemble and its dev metrics, as :func:`train` does.
+    """
+    from cxnlp.evaluation import evaluate_records
+    from cxnlp.models.ensemble import EnsembleModel
+
+    settings = [{f: m.meta.get("train_config", {}).get(f) for f in _CALIBRATION_FIELDS} for m in members]
+    if any(s != settings[0] for s in settings[1:]):
+        raise ValueError(
+            "ensemble members were calibrated on different data ("
+            + "; ".join(f"{m.meta.get('name', i)}: {s}" for i, (m, s) in enumerate(zip(members, settings, strict=True)))
+            + "): train them with the same data and synthetic settings"
+        )
+    config = TrainConfig().updated({k: v for k, v in settings[0].items() if v is not None})
+    ensemble = EnsembleModel(members, weights)
+    splits = load_training_data(config, ensemble.taxonomy)
+    cal = calibration_records(config, splits)
+    log(f"calibrating the ensemble of {len(members)} on {len(cal)} comments")
+    pooled, _, _ = ensemble.pooled_scores([r["text"] for r in cal])
+    y_cal = label_matrix(cal, ensemble.keys)
+    ensemble.calibrator = PlattCalibrator.fit(pooled, y_cal)
+    ensemble.thresholds = tune_thresholds(ensemble.calibrator.transform(pooled), y_cal)
+    ensemble.meta.update(
+        {
+            "member_info": [
+                {
+                    "name": m.meta.get("name"),
+                    "family": m.family,
+                    "weight": round(float(w), 6),
+                    "created_with": m.meta.get("created_with"),
+                    "training_data": m.meta.get("training_data"),
+                }
+                for m, w in zip(members, ensemble.weights, strict=True)
+            ],
+            "train_config": config.to_dict(),
+            "training_data": {
+                "source": config.data or "cxnlp bundled data/annotated",
+                "comments": {s: len(v) for s, v in splits.items()},
+                "calibration": {"dev": len(splits["dev"]), "synthetic": len(cal) - len(splits["dev"])},
+            },
+            "created_with": f"cxnlp {__version__}",
+        }
+    )
+    return ensemble, {"dev": evaluate_records(ensemble, splits["dev"])}

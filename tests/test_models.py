@@ -15,37 +15,6 @@ from cxnlp.models.model import CXModel
 from cxnlp.training import TrainConfig, train
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory) -> Path:
-    """A small split directory cut from the real annotated data (keeps the tests fast)."""
-    recs = load_records()
-    d = tmp_path_factory.mktemp("data")
-    # Records are sorted by id (all CFPB first): stride through them to keep both sources.
-    write_jsonl(d / "train.jsonl", recs["train"][::4])
-    write_jsonl(d / "dev.jsonl", recs["dev"][::3])
-    write_jsonl(d / "test.jsonl", recs["test"][::6])
-    return d
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory) -> Path:
-    """A randomly initialised 2-layer BERT with MiniLM's tokenizer: seconds, not minutes."""
-    pytest.importorskip("torch")
-    from transformers import AutoModel, BertConfig
-
-    from cxnlp.models.encoder import PACKAGE, TOKENIZER_FILES, resolve_backbone
-
-    src, _ = resolve_backbone(PACKAGE)
-    tiny = tmp_path_factory.mktemp("tiny-bert")
-    for f in TOKENIZER_FILES:
-        shutil.copy(Path(src) / f, tiny / f)
-    BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    ).save_pretrained(tiny)
-    AutoModel.from_config(BertConfig.from_pretrained(tiny)).save_pretrained(tiny)
-    return tiny
-
-
 def _fast_config(small_data: Path, tiny_bert: Path) -> TrainConfig:
     # static vectors from the tiny BERT: the same code path as MiniLM's, in seconds
     return TrainConfig(

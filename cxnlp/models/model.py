@@ -28,6 +28,8 @@ from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segment, Segmenter
 
 DOC_WINDOW = 2500
+# the pooled logit of a comment with no segment (empty or blank text)
+NO_TEXT = -20.0
 # config.json fields that describe the model itself; everything else is metadata.
 _STRUCTURE = {
     "format_version",
@@ -76,6 +78,14 @@ class CXModel:
         self.thresholds = np.full(len(self.keys), 0.5) if thresholds is None else np.asarray(thresholds, dtype=float)
         self.meta = dict(meta or {})
 
+    @property
+    def family(self) -> str:
+        return self.scorer.family
+
+    def with_calibration(self, calibrator: PlattCalibrator, thresholds: np.ndarray, meta: dict[str, Any]) -> CXModel:
+        """The same scorer (shared, not copied) with other calibration, thresholds and metadata."""
+        return CXModel(self.scorer, self.taxonomy, self.segmenter, calibrator, thresholds, meta, self.pooling)
+
     # -------------------------------------------------------------- scoring
     def segment(self, texts: Sequence[str]) -> list[list[Segment]]:
         return [self.segmenter.split(t) if isinstance(t, str) else [] for t in texts]
@@ -107,7 +117,7 @@ class CXModel:
             # Each window as its segments: the fast family reuses their counts.
             flat += [tuple(s.text for s in ss[a:b]) for ss, ws in zip(segs, windows, strict=True) for a, b in ws]
         logits = self.scorer.decision_function(flat) if flat else np.zeros((0, k))
-        pooled = np.full((len(texts), k), -20.0, dtype=np.float64)
+        pooled = np.full((len(texts), k), NO_TEXT, dtype=np.float64)
         argmax = np.full((len(texts), k), -1, dtype=np.int64)
         pos = 0
         doc_pos = sum(len(ss) for ss in segs)
@@ -147,7 +157,8 @@ class CXModel:
         probs = self.calibrator.transform(pooled)
         out = []
         for i in range(len(texts)):
-            direct = [k for j, k in enumerate(self.keys) if probs[i, j] >= self.thresholds[j]]
+            # no segment, no evidence: no tag, whatever a calibration makes of the empty score
+            direct = [k for j, k in enumerate(self.keys) if probs[i, j] >= self.thresholds[j]] if segs[i] else []
             evidence = {}
             for k in direct:
                 s = segs[i][argmax[i, self.index[k]]]
@@ -169,37 +180,30 @@ class CXModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         scorer_cfg, files = self.scorer.save(path)
-        config = {
+        config = {**self.config_head(), "pooling": self.pooling, "scorer": scorer_cfg, "files": files, **self.meta}
+        return write_config(path, config, files, metrics, card)
+
+    def config_head(self) -> dict[str, Any]:
+        """The config.json entries every model directory has: format, family, keys, taxonomy, calibration..."""
+        return {
             "format_version": FORMAT_VERSION,
             "cxnlp_version": __version__,
-            "family": self.scorer.family,
+            "family": self.family,
             "keys": self.keys,
             "taxonomy": self.taxonomy.to_dict(),
             "segmenter": {"max_chars": self.segmenter.max_chars, "min_chars": self.segmenter.min_chars},
-            "pooling": self.pooling,
             "calibration": self.calibrator.to_dict(),
             "thresholds": {k: round(float(t), 6) for k, t in zip(self.keys, self.thresholds, strict=True)},
-            "scorer": scorer_cfg,
-            "files": files,
-            "sha256": {f: sha256_file(path / f) for f in files},
-            **self.meta,
         }
-        (path / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        # safetensors writes owner-only (0600) files; give the weights the mode config.json got (0666 less the
-        # umask), so a model directory on shared storage is readable by Spark executors and other users.
-        mode = (path / CONFIG_FILE).stat().st_mode & 0o777
-        for f in files:
-            os.chmod(path / f, mode)
-        if metrics is not None:
-            (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        if card is not None:
-            (path / "README.md").write_text(card, encoding="utf-8")
-        return path
 
     @classmethod
     def load(cls, path: str | Path) -> CXModel:
         path = Path(path)
         cfg = read_model_config(path)
+        if cfg.get("family") == "ensemble":
+            from cxnlp.models.ensemble import EnsembleModel
+
+            return EnsembleModel.load(path)
         taxonomy = Taxonomy.from_dict(cfg["taxonomy"], source=f"{path / CONFIG_FILE}: taxonomy")
         scorer = scorer_class(cfg["family"]).load(path, cfg)
         seg = Segmenter(**cfg.get("segmenter", {}))
@@ -209,6 +213,24 @@ class CXModel:
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
+
+
+def write_config(
+    path: Path, config: dict[str, Any], files: list[str], metrics: dict | None = None, card: str | None = None
+) -> Path:
+    """Write ``config.json`` (with the sha256 of ``files``), ``metrics.json`` and the card into ``path``."""
+    config = {**config, "sha256": {f: sha256_file(path / f) for f in files}}
+    (path / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # safetensors writes owner-only (0600) files; give the weights the mode config.json got (0666 less the
+    # umask), so a model directory on shared storage is readable by Spark executors and other users.
+    mode = (path / CONFIG_FILE).stat().st_mode & 0o777
+    for f in files:
+        os.chmod(path / f, mode)
+    if metrics is not None:
+        (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    if card is not None:
+        (path / "README.md").write_text(card, encoding="utf-8")
+    return path
 
 
 def check_new_model_dir(path: Path, overwrite: bool = False) -> None:

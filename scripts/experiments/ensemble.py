@@ -1,5 +1,7 @@
 """Two models combined: a weighted mean of their calibrated log-odds, recalibrated and thresholded anew.
 
+The weight study behind ``cxnlp ensemble`` (which builds such a model directory with fixed weights).
+
     python scripts/experiments/ensemble.py MODEL_A MODEL_B [--weights 0,0.3,0.5,0.7,1]
 
 Both models must have been calibrated on the same data (dev + the held-out synthetic share, as
@@ -13,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from cxnlp.calibration import PlattCalibrator, tune_thresholds
 from cxnlp.data import label_matrix, load_records, read_jsonl
 from cxnlp.evaluation import micro_macro_f1
+from cxnlp.models.ensemble import EnsembleModel
 from cxnlp.models.model import CXModel
 from cxnlp.training import TrainConfig, calibration_records
 
@@ -37,10 +38,8 @@ def main() -> None:
         "ood_wide_dev": read_jsonl("data/annotated/ood_wide_dev.jsonl"),
     }
 
-    def log_odds(model: CXModel, records) -> np.ndarray:
-        return model.calibrator.logits(model.pooled_scores([r["text"] for r in records])[0])
-
-    z = {name: (log_odds(a, recs), log_odds(b, recs)) for name, recs in sets.items()}
+    pair = EnsembleModel([a, b])  # its member_logits: what `cxnlp ensemble` combines
+    z = {name: tuple(pair.member_logits([r["text"] for r in recs])[0]) for name, recs in sets.items()}
     y = {name: label_matrix(recs, a.keys) for name, recs in sets.items()}
     n_dev = len(splits["dev"])  # calibration_records puts dev first
     print(f"| weight of {args.model_b} | dev micro / macro | ood_dev micro / macro | ood_wide_dev micro / macro |")
