@@ -353,16 +353,21 @@ def training_examples(config: TrainConfig, taxonomy: Taxonomy, records, segmente
     return ex.arrays()
 
 
+def fit_calibration(model: CXModel, records: Sequence[dict[str, Any]]) -> None:
+    """Fit ``model``'s per-key Platt scaling and F1-optimal thresholds on labeled ``records`` (in place)."""
+    pooled, _, _ = model.pooled_scores([r["text"] for r in records])
+    y = label_matrix(records, model.keys)
+    model.calibrator = PlattCalibrator.fit(pooled, y)
+    model.thresholds = tune_thresholds(model.calibrator.transform(pooled), y)
+
+
 def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
     """Calibrate and tune thresholds on dev (+ held-out synthetic comments), record provenance, score dev."""
     from cxnlp.evaluation import evaluate_records
 
     dev = splits["dev"]
     cal = calibration_records(config, splits)
-    pooled, _, _ = model.pooled_scores([r["text"] for r in cal])
-    y_cal = label_matrix(cal, model.keys)
-    model.calibrator = PlattCalibrator.fit(pooled, y_cal)
-    model.thresholds = tune_thresholds(model.calibrator.transform(pooled), y_cal)
+    fit_calibration(model, cal)
     model.meta.update(
         {
             "train_config": config.to_dict(),
@@ -413,10 +418,7 @@ def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = N
     splits = load_training_data(config, ensemble.taxonomy)
     cal = calibration_records(config, splits)
     log(f"calibrating the ensemble of {len(members)} on {len(cal)} comments")
-    pooled, _, _ = ensemble.pooled_scores([r["text"] for r in cal])
-    y_cal = label_matrix(cal, ensemble.keys)
-    ensemble.calibrator = PlattCalibrator.fit(pooled, y_cal)
-    ensemble.thresholds = tune_thresholds(ensemble.calibrator.transform(pooled), y_cal)
+    fit_calibration(ensemble, cal)
     ensemble.meta.update(
         {
             "member_info": [

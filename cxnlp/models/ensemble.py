@@ -21,7 +21,7 @@ import numpy as np
 
 from cxnlp.calibration import PlattCalibrator
 from cxnlp.models.base import CONFIG_FILE, ModelDirError, read_model_config
-from cxnlp.models.model import NO_TEXT, CXModel, write_config
+from cxnlp.models.model import CONFIG_STRUCTURE, NO_TEXT, CXModel, write_config
 from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Segment
 
@@ -69,10 +69,12 @@ class EnsembleModel(CXModel):
         return FAMILY
 
     def member_logits(self, texts: Sequence[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list[Segment]]]:
-        """Each member's calibrated log-odds and best-segment indices, and the (shared) segments."""
-        zs, argmaxes, segs = [], [], None
+        """Each member's calibrated log-odds and best-segment indices, and the segments (cut once: the
+        members' segmenter settings are the same)."""
+        segs = self.segment(texts)
+        zs, argmaxes = [], []
         for m in self.members:
-            pooled, argmax, segs = m.pooled_scores(texts)
+            pooled, argmax, _ = m.pooled_scores(texts, segs)
             zs.append(m.calibrator.logits(pooled))
             argmaxes.append(argmax)
         return zs, argmaxes, segs
@@ -108,9 +110,10 @@ class EnsembleModel(CXModel):
         return write_config(path, config, files, metrics, card)
 
     @classmethod
-    def load(cls, path: str | Path) -> EnsembleModel:
+    def load(cls, path: str | Path, cfg: dict[str, Any] | None = None) -> EnsembleModel:
+        """Load an ensemble directory (``cfg``: its config.json, when the caller has read and checked it)."""
         path = Path(path)
-        cfg = read_model_config(path)
+        cfg = read_model_config(path) if cfg is None else cfg
         if cfg.get("family") != FAMILY:
             raise ModelDirError(f"{path / CONFIG_FILE}: family {cfg.get('family')!r}, not an ensemble")
         members, weights = [], []
@@ -125,9 +128,7 @@ class EnsembleModel(CXModel):
             raise ModelDirError(f"{path / CONFIG_FILE}: an ensemble needs two or more members tagging its keys")
         cal = PlattCalibrator.from_dict(cfg["calibration"])
         thresholds = np.array([cfg["thresholds"][k] for k in taxonomy.keys])
-        structure = {"format_version", "cxnlp_version", "family", "keys", "taxonomy", "segmenter", "members"}
-        structure |= {"calibration", "thresholds", "files", "sha256"}
-        meta = {k: v for k, v in cfg.items() if k not in structure}
+        meta = {k: v for k, v in cfg.items() if k not in CONFIG_STRUCTURE | {"members"}}
         model = cls(members, weights, cal, thresholds, meta)
         model.path = path
         return model

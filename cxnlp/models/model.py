@@ -31,7 +31,7 @@ DOC_WINDOW = 2500
 # the pooled logit of a comment with no segment (empty or blank text)
 NO_TEXT = -20.0
 # config.json fields that describe the model itself; everything else is metadata.
-_STRUCTURE = {
+CONFIG_STRUCTURE = {
     "format_version",
     "cxnlp_version",
     "family",
@@ -90,7 +90,9 @@ class CXModel:
     def segment(self, texts: Sequence[str]) -> list[list[Segment]]:
         return [self.segmenter.split(t) if isinstance(t, str) else [] for t in texts]
 
-    def pooled_scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[list[Segment]]]:
+    def pooled_scores(
+        self, texts: Sequence[str], segs: list[list[Segment]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[list[Segment]]]:
         """Per comment and key: the pooled logit and the index of the best segment.
 
         ``max``: the best segment's logit.  ``max+doc``: the best segment's
@@ -100,9 +102,10 @@ class CXModel:
         comment up to ``DOC_WINDOW`` characters (the longest comment in the
         training data); longer comments are cut into windows of consecutive
         segments and the best window wins, so one clear sentence in a
-        100,000-character export is not drowned by the rest.
+        100,000-character export is not drowned by the rest.  ``segs``: the texts' segments when the
+        caller already has them (from a segmenter with this model's settings).
         """
-        segs = self.segment(texts)
+        segs = self.segment(texts) if segs is None else segs
         k = len(self.keys)
         windows: list[list[tuple[int, int]]] = []  # per comment: (first, last+1) segment index
         for ss in segs:
@@ -203,13 +206,13 @@ class CXModel:
         if cfg.get("family") == "ensemble":
             from cxnlp.models.ensemble import EnsembleModel
 
-            return EnsembleModel.load(path)
+            return EnsembleModel.load(path, cfg)
         taxonomy = Taxonomy.from_dict(cfg["taxonomy"], source=f"{path / CONFIG_FILE}: taxonomy")
         scorer = scorer_class(cfg["family"]).load(path, cfg)
         seg = Segmenter(**cfg.get("segmenter", {}))
         cal = PlattCalibrator.from_dict(cfg["calibration"])
         thresholds = np.array([cfg["thresholds"][k] for k in taxonomy.keys])
-        meta = {k: v for k, v in cfg.items() if k not in _STRUCTURE}
+        meta = {k: v for k, v in cfg.items() if k not in CONFIG_STRUCTURE}
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
         return model
