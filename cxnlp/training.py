@@ -57,7 +57,7 @@ class TrainConfig:
     # share of the synthetic comments (drawn by a hash of their id) kept out of training and added to dev
     # for calibration and thresholds, so that scores and thresholds also fit other domains' phrasing.
     # 0.1 (about dev's size) scored higher on ood_dev but lower on the larger, wider ood_wide_dev with both
-    # seeds in session 9 (README), so 0.2 stays
+    # seeds in session 9 (docs/experiments.md), so 0.2 stays
     synthetic_calibration: float = 0.2
 
     # distillation / weak supervision: JSONL of {"text": ..., "probs": {key: p}} segments
@@ -78,9 +78,9 @@ class TrainConfig:
     # up-weight each key's positives by (negatives / positives) ** power (both families; the encoder caps it at 50)
     pos_weight_power: float = 0.0
     # units of a hidden layer shared by all keys whose logits add to the linear models' (0: linear only).
-    # 128 gained out of domain on two seeds where 64 was within seed noise (README, sessions 6-7); two
+    # 128 gained out of domain on two seeds where 64 was within seed noise (docs/experiments.md, sessions 6-7); two
     # layers of 128 averaged (hidden_members) scored above one in 6 of 6 (data, seed) pairs on ood_dev, by
-    # +0.006 on average, at the same tagging speed (README, session 8); input weights are stored as int8
+    # +0.006 on average, at the same tagging speed (docs/experiments.md, session 8); input weights are stored as int8
     hidden: int = 256
     # what the hidden layer reads: "words" (word n-grams and static vectors) or "all" (char n-grams too).
     # "all" was +0.01 on ood_dev over two seeds, within seed noise, and tags 25 % slower than the linear model

@@ -7,7 +7,7 @@ Patches :class:`cxnlp.models.fast.FastScorer` in this process only: the pooled v
 features (L2-normalised, times WEIGHT) and the hidden layer reads them too; scoring takes the plain
 product of all features (slower than the default's projection, the same up to rounding).  Trains with
 the default settings (seed 0) plus any ``NAME=VALUE`` overrides, scores dev, ``ood_dev`` and
-``ood_wide_dev``, and saves nothing.  Session 10 (README): not adopted.
+``ood_wide_dev``, and saves nothing.  Session 10 (docs/experiments.md): not adopted.
 """
 
 from __future__ import annotations
