@@ -26,8 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from cxnlp.inference import Tagger, long_row, wide_row
-from cxnlp.io import InputError, ReadStats, detect_columns, read_chunks, write_chunk
+from cxnlp.inference import Tagger, join_tag_columns, long_row, wide_row
+from cxnlp.io import InputError, ReadStats, check_encoding, detect_columns, read_chunks, write_chunk
 
 
 @dataclass
@@ -84,11 +84,20 @@ def _tag_chunk(args: tuple[int, pd.DataFrame, str, str, str, str]) -> tuple[int,
     extra = pd.DataFrame(rows, index=df.index)
     if layout == "long" and fmt in ("csv", "tsv", "xlsx"):
         extra["tags"] = extra["tags"].map(lambda t: json.dumps(t, ensure_ascii=False))
-    clash = [c for c in extra.columns if c in df.columns]
-    out = pd.concat([df, extra.rename(columns={c: f"cx_{c}" for c in clash})], axis=1)
-    write_chunk(out, Path(part), fmt)
+    write_chunk(join_tag_columns(df, extra), Path(part), fmt)
     counts = Counter(t.key for r in results for t in r.tags)
     return idx, {"rows": len(df), "empty": sum(r.status == "empty" for r in results), "labels": dict(counts)}
+
+
+def check_spec(spec: JobSpec) -> None:
+    """Refuse, in one line, what would fail later or destroy data: a missing input, an unknown
+    encoding, or an output that is the input itself."""
+    if spec.input != "-":
+        if not Path(spec.input).is_file():
+            raise InputError(f"{spec.input}: no such file")
+        if Path(spec.out).resolve() == Path(spec.input).resolve():
+            raise InputError(f"{spec.out}: the output would overwrite the input; choose another --out")
+    check_encoding(spec.encoding, spec.encoding_errors)
 
 
 def _fingerprint(spec: JobSpec) -> str:
@@ -102,6 +111,7 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
     from cxnlp.io import join_chunks
 
     t0 = time.time()
+    check_spec(spec)
     out = Path(spec.out)
     parts_dir = out.with_name(out.name + ".parts")
     state_path = parts_dir / "progress.json"
@@ -132,8 +142,12 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
         ):
             if text_col is None:
                 text_col, id_col = detect_columns(list(df.columns), spec.text_column, spec.id_column, spec.input)
+            if text_col not in df.columns:
+                # JSON lines need not all have the same keys: a chunk without the text key is kept,
+                # its rows tagged as empty.
+                df[text_col] = None
             summary.rows_read += len(df)
-            if id_col is not None:
+            if id_col is not None and id_col in df.columns:
                 # Hashes, not the ids: a set of ints stays small on millions of rows, and a
                 # per-row membership test keeps this linear (``isin`` on a growing set is not).
                 for h in map(hash, df[id_col].astype(str)):
@@ -194,4 +208,4 @@ def run_job(spec: JobSpec, resume: bool = False, progress: bool | None = None) -
 
 
 def _ext(fmt: str) -> str:
-    return "csv" if fmt == "xlsx" else fmt
+    return "parquet" if fmt == "xlsx" else fmt

@@ -160,7 +160,9 @@ def calibrate(
         Path, typer.Option("--data", help="Labeled comments from your domain: CSV/TSV, JSONL or Label Studio JSON.")
     ],
     out: Annotated[Path, typer.Option("--out", help="New model directory to write, e.g. models/cx-mine.")],
-    text_column: Annotated[str, typer.Option("--text-column", help="Column holding the comment.")] = "text",
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", help="Column holding the comment (default: found by name).")
+    ] = None,
     labels_column: Annotated[
         str, typer.Option("--labels-column", help="Column of label keys separated by ';' (or use 0/1 key columns).")
     ] = "labels",
@@ -224,7 +226,10 @@ def evaluate(
     model: Annotated[Path, typer.Argument(help="Model directory.")],
     data: Annotated[str | None, typer.Option("--data", help="Split dir or labeled file (default: bundled).")] = None,
     split: Annotated[
-        str, typer.Option("--split", help="test, dev, train, ood_[wide_]dev or ood_[wide_]test (split dirs only).")
+        str,
+        typer.Option(
+            "--split", help="test, dev, train, ood_dev, ood_test, ood_wide_dev or ood_wide_test (split dirs only)."
+        ),
     ] = "test",
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,
     baselines: Annotated[bool, typer.Option(help="Also score the keyword and zero-shot baselines.")] = True,
@@ -281,21 +286,39 @@ def evaluate(
 # ------------------------------------------------------------------- tagging
 @app.command()
 def tag(
-    input: Annotated[str, typer.Argument(help="Comments file (.csv .tsv .jsonl .json .parquet .xlsx, .gz) or -.")],
-    out: Annotated[str | None, typer.Option("--out", help="Output file (default: INPUT.tagged.jsonl).")] = None,
+    input: Annotated[
+        str, typer.Argument(help="Comments file (.csv .tsv .jsonl .json .parquet .xlsx .txt, .gz) or - (stdin).")
+    ],
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Output: .jsonl .csv .tsv .parquet .xlsx, .gz for the text ones (default: INPUT.tagged.jsonl).",
+        ),
+    ] = None,
     text_column: Annotated[str | None, typer.Option("--text-column", help="Column holding the comment.")] = None,
     id_column: Annotated[str | None, typer.Option("--id-column", help="Column holding a row id.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model directory (default: bundled cx-default).")] = None,
     layout: Annotated[
-        str | None, typer.Option("--format", help="long (a tags list per row) or wide (columns per key).")
+        str | None,
+        typer.Option(
+            "--format",
+            help="long (a tags list per row) or wide (score_/tag_ columns per key). "
+            "Default: long for .jsonl, wide otherwise.",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per chunk.")] = 2000,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes (each loads the model once).")] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job.")] = False,
     min_score: Annotated[float | None, typer.Option("--min-score", help="Drop tags scoring below this.")] = None,
-    input_format: Annotated[str | None, typer.Option("--input-format", help="Override the input format.")] = None,
-    encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
-    encoding_errors: Annotated[str, typer.Option("--encoding-errors", help="strict or replace.")] = "strict",
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="csv, tsv, jsonl, json, parquet, xlsx or lines (default: by extension)."),
+    ] = None,
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the input.")] = "utf-8",
+    encoding_errors: Annotated[
+        str, typer.Option("--encoding-errors", help="strict (stop at undecodable bytes), replace or ignore.")
+    ] = "strict",
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (worker processes) or spark.")] = "local",
     master: Annotated[str, typer.Option("--master", help="Spark master (--engine spark).")] = "local[*]",
@@ -375,6 +398,8 @@ def tag(
         raise fail(str(exc)) from None
     for msg in summary.rejected_examples:
         err.print(f"[yellow]rejected:[/] {msg}", highlight=False)
+    if summary.rejected and not summary.rows_read:
+        raise fail(f"{input}: every row was rejected ({summary.rejected}); is --input-format right?")
     if summary.duplicate_ids:
         err.print(f"[yellow]warning:[/] {summary.duplicate_ids} rows repeat an id seen before", highlight=False)
     rate = summary.rows_read / summary.seconds if summary.seconds else 0

@@ -133,15 +133,17 @@ def stable_id(text: str) -> str:
 def read_labeled(
     path: str | Path,
     taxonomy: Taxonomy | None = None,
-    text_column: str = "text",
+    text_column: str | None = None,
     labels_column: str = "labels",
     id_column: str = "id",
 ) -> list[dict[str, Any]]:
     """Read a user's labeled comments (CSV/TSV, JSONL, Label Studio JSON) into records.
 
     CSV/TSV take either a ``labels`` column (keys separated by ``;``) or one
-    0/1 column per taxonomy key.  A directory written by :func:`save_splits`
-    or a Hugging Face dataset directory is read too (all its splits).
+    0/1 column per taxonomy key.  Without ``text_column`` the text column is
+    found by name as ``cxnlp tag`` finds it (``text``, ``comment``, ``review``...).
+    A directory written by :func:`save_splits` or a Hugging Face dataset
+    directory is read too (all its splits).
     """
     taxonomy = taxonomy or Taxonomy.default()
     path = Path(path)
@@ -152,6 +154,8 @@ def read_labeled(
         return [r for split in load_records(path, taxonomy=taxonomy).values() for r in split]
     if suffix in (".jsonl", ".ndjson"):
         raw = read_jsonl(path)
+        if text_column is None:
+            text_column = _text_column(list(raw[0]) if raw else ["text"], path)
         rows = [_rename(r, text_column, labels_column, id_column) for r in raw]
     elif suffix == ".json":
         return read_label_studio(path, taxonomy)  # validated task by task there
@@ -170,12 +174,26 @@ def _rename(r: dict[str, Any], text_column: str, labels_column: str, id_column: 
     return out
 
 
-def _read_csv(path: Path, taxonomy: Taxonomy, text_column: str, labels_column: str, id_column: str) -> list[dict]:
-    with path.open(encoding="utf-8", newline="") as fh:
+def _text_column(columns: list[str], path: Path) -> str:
+    from cxnlp.io import TEXT_COLUMNS, InputError, detect_column
+
+    try:
+        return detect_column(columns, None, TEXT_COLUMNS, "text", str(path))
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+
+
+def _read_csv(
+    path: Path, taxonomy: Taxonomy, text_column: str | None, labels_column: str, id_column: str
+) -> list[dict]:
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would stick to the first column's name.
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         sample = fh.read(65536)
         fh.seek(0)
         reader = csv.DictReader(fh, delimiter=_delimiter(sample, path.suffix))
         cols = reader.fieldnames or []
+        if text_column is None:
+            text_column = _text_column(cols, path)
         if text_column not in cols:
             raise DataError(f"{path}: row 1: column {text_column!r} not found (columns: {', '.join(cols)})")
         key_cols = [c for c in cols if c in taxonomy.keys]

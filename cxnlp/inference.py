@@ -42,9 +42,13 @@ class Tag:
 
 @dataclass(frozen=True)
 class TagResult:
+    """A comment's tags; ``scores`` holds every key's calibrated probability (None for empty text),
+    so that analysts can apply thresholds of their own."""
+
     text: str
     tags: list[Tag] = field(default_factory=list)
     status: Status = "ok"
+    scores: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
     @property
     def keys(self) -> list[str]:
@@ -111,7 +115,8 @@ class Tagger:
                 info = tax.info(key)
                 s, e = pred.evidence[key]
                 tags.append(Tag(info.label, info.polarity, key, round(score, 4), text[s:e], s, e))
-            out[i] = TagResult(text=text, tags=tags)
+            scores = {k: round(float(p), 4) for k, p in zip(model.keys, pred.probs, strict=True)}
+            out[i] = TagResult(text=text, tags=tags, scores=scores)
         return out
 
     def tag_many(self, texts: Iterable[Any], batch_size: int = 256) -> Iterator[TagResult]:
@@ -121,16 +126,20 @@ class Tagger:
             yield from self.tag_batch(batch)
 
     def tag_frame(self, df, column: str, batch_size: int = 256, format: str = "long"):
-        """A copy of ``df`` with the tags added: a ``tags`` column (long) or per-key columns (wide)."""
+        """A copy of ``df`` with the tags added: ``status`` and a ``tags`` column (long), or ``status``,
+        ``score_<key>``, ``tag_<key>`` and ``evidence`` (wide). Added columns whose names ``df`` already
+        uses are prefixed ``cx_``, as in ``cxnlp tag``."""
         import pandas as pd
 
+        if format not in ("long", "wide"):
+            raise ValueError(f"format must be 'long' or 'wide', not {format!r}")
         if column not in df.columns:
             raise KeyError(f"column {column!r} not found (columns: {', '.join(map(str, df.columns))})")
         results = list(self.tag_many(df[column].tolist(), batch_size=batch_size))
         extra = pd.DataFrame(
             [wide_row(r, self.keys) if format == "wide" else long_row(r) for r in results], index=df.index
         )
-        return pd.concat([df, extra], axis=1)
+        return join_tag_columns(df, extra)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.model.predict_proba([_as_text(t) for t in texts])
@@ -141,14 +150,25 @@ def long_row(r: TagResult) -> dict[str, Any]:
 
 
 def wide_row(r: TagResult, keys: Sequence[str]) -> dict[str, Any]:
+    """One column pair per key: the calibrated score (whether tagged or not; missing for empty text)
+    and the 0/1 tag."""
     row: dict[str, Any] = {"status": r.status}
     by_key = {t.key: t for t in r.tags}
     for k in keys:
         t = by_key.get(k)
-        row[f"score_{k}"] = t.score if t else 0.0
+        row[f"score_{k}"] = r.scores.get(k) if r.scores is not None else (t.score if t else None)
         row[f"tag_{k}"] = int(t is not None)
     row["evidence"] = " | ".join(f"{t.key}: {t.evidence}" for t in r.tags)
     return row
+
+
+def join_tag_columns(df, extra):
+    """``df`` with the tagging columns ``extra`` appended; names ``df`` already uses get a ``cx_`` prefix,
+    so no input column is overwritten or duplicated."""
+    import pandas as pd
+
+    clash = {c: f"cx_{c}" for c in extra.columns if c in df.columns}
+    return pd.concat([df, extra.rename(columns=clash)], axis=1)
 
 
 def _as_text(value: Any) -> str:

@@ -1,10 +1,10 @@
 """Reading comment exports in chunks and writing tagged output atomically.
 
 Input formats by extension: .csv, .tsv (delimiter sniffed), .jsonl/.ndjson,
-.json (array), .parquet, .xlsx, and .gz of the text formats; ``-`` is stdin
-(CSV unless ``fmt`` says otherwise).  Readers yield pandas DataFrames of at
-most ``chunk_size`` rows, so memory stays flat whatever the file size.
-Problems are reported with file, line and column.
+.json (array), .parquet, .xlsx, .txt (one comment per line), and .gz of the
+text formats; ``-`` is stdin (CSV unless ``fmt`` says otherwise).  Readers
+yield pandas DataFrames of at most ``chunk_size`` rows, so memory stays flat
+whatever the file size.  Problems are reported with file, line and column.
 """
 
 from __future__ import annotations
@@ -59,14 +59,21 @@ EXTENSIONS = (
     (".json", "json"),
     (".parquet", "parquet"),
     (".xlsx", "xlsx"),
-    (".txt", "csv"),
+    (".txt", "lines"),
 )
+INPUT_FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "xlsx", "lines")
+# what --input-format also accepts
+FORMAT_ALIASES = {"ndjson": "jsonl", "txt": "lines", "text": "lines", "excel": "xlsx"}
 
 
 def input_format(path: str, fmt: str | None = None) -> tuple[str, bool]:
     """(format, gzipped) from an explicit format or the file's extension."""
     if fmt:
-        return fmt.lower().lstrip("."), path.endswith(".gz")
+        name = fmt.lower().lstrip(".")
+        name = FORMAT_ALIASES.get(name, name)
+        if name not in INPUT_FORMATS:
+            raise InputError(f"{path}: unknown input format {fmt!r} (use one of: {', '.join(INPUT_FORMATS)})")
+        return name, path.endswith(".gz")
     p = path.lower()
     gz = p.endswith(".gz")
     if gz:
@@ -77,15 +84,55 @@ def input_format(path: str, fmt: str | None = None) -> tuple[str, bool]:
     if path == "-":
         return "csv", False
     raise InputError(
-        f"{path}: unknown input format (use .csv, .tsv, .jsonl, .json, .parquet, .xlsx, or --input-format)"
+        f"{path}: unknown input format (use .csv, .tsv, .jsonl, .json, .parquet, .xlsx, .txt, or --input-format)"
     )
+
+
+def check_encoding(encoding: str, errors: str) -> None:
+    """A one-line error for an unknown --encoding or --encoding-errors, before any work starts."""
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+    if errors not in ("strict", "replace", "ignore"):
+        raise InputError(f"--encoding-errors must be strict, replace or ignore, not {errors!r}")
 
 
 def _text_stream(path: str, gz: bool, encoding: str, errors: str):
     raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed by the wrapper
     if gz:
         raw = gzip.GzipFile(fileobj=raw)
+    # Excel's "CSV UTF-8" starts with a byte-order mark, which plain utf-8 would glue onto the first
+    # column's name; utf-8-sig drops it and reads BOM-less files the same.
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"
     return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
+
+
+def _binary_source(path: str):
+    """A seekable source for the binary formats: the path, or stdin read into memory."""
+    return io.BytesIO(sys.stdin.buffer.read()) if path == "-" else path
+
+
+def unique_names(header: list[Any]) -> list[str]:
+    """Column names made unique the way pandas does (``a``, ``a.1``, ...), blanks named by position.
+
+    Survey exports repeat headers ("Comment" for two questions); duplicate names would make a column
+    lookup return several columns.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, h in enumerate(header):
+        name = str(h) if h is not None and str(h).strip() else f"column_{i + 1}"
+        base, n = name, 0
+        while name in seen:
+            n += 1
+            name = f"{base}.{n}"
+        seen.add(name)
+        out.append(name)
+    return out
 
 
 def read_chunks(
@@ -99,13 +146,16 @@ def read_chunks(
     """Yield the input as DataFrames of at most ``chunk_size`` rows (all columns as read)."""
     stats = stats if stats is not None else ReadStats()
     kind, gz = input_format(path, fmt)
-    if path != "-" and not Path(path).exists():
+    if path != "-" and not Path(path).is_file():
         raise InputError(f"{path}: no such file")
+    check_encoding(encoding, encoding_errors)
     try:
         if kind in ("csv", "tsv"):
             yield from _read_csv(path, gz, kind, chunk_size, encoding, encoding_errors, stats)
         elif kind == "jsonl":
             yield from _read_jsonl(path, gz, chunk_size, encoding, encoding_errors, stats)
+        elif kind == "lines":
+            yield from _read_lines(path, gz, chunk_size, encoding, encoding_errors)
         elif kind == "json":
             with _text_stream(path, gz, encoding, encoding_errors) as fh:
                 try:
@@ -115,14 +165,20 @@ def read_chunks(
             if not isinstance(data, list):
                 raise InputError(f"{path}: expected a JSON array of objects")
             for i in range(0, len(data), chunk_size):
-                yield pd.DataFrame(data[i : i + chunk_size])
+                yield _records_frame(data[i : i + chunk_size])
         elif kind == "parquet":
             import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
-                yield batch.to_pandas()
+            try:
+                source = pq.ParquetFile(_binary_source(path))
+            except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+                raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+            for batch in source.iter_batches(batch_size=chunk_size):
+                df = batch.to_pandas()
+                df.columns = unique_names(list(df.columns))
+                yield df
         elif kind == "xlsx":
-            yield from _read_xlsx(path, chunk_size)
+            yield from _read_xlsx(_binary_source(path), path, chunk_size)
         else:
             raise InputError(f"{path}: unsupported format {kind!r}")
     except UnicodeDecodeError as exc:
@@ -172,6 +228,7 @@ def _read_csv(path, gz, kind, chunk_size, encoding, errors, stats) -> Iterator[p
             header = next(reader, None)
             if header is None:
                 return
+            header = unique_names(header)
             width = len(header)
             rows: list[list[str | None]] = []
             while True:
@@ -247,19 +304,44 @@ def _read_jsonl(path, gz, chunk_size, encoding, errors, stats) -> Iterator[pd.Da
                 continue
             rows.append(obj)
             if len(rows) == chunk_size:
-                yield pd.DataFrame(rows)
+                yield _records_frame(rows)
                 rows = []
     if rows:
-        yield pd.DataFrame(rows)
+        yield _records_frame(rows)
 
 
-def _read_xlsx(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _records_frame(rows: list[Any]) -> pd.DataFrame:
+    # Object dtype, as the CSV reader gives: pandas would otherwise turn a numeric id column into
+    # floats (1 -> 1.0) as soon as one row lacks it.
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _read_lines(path, gz, chunk_size, encoding, errors) -> Iterator[pd.DataFrame]:
+    """One comment per line (a .txt file): columns ``line`` (1-based) and ``text``; blank lines skipped."""
+    rows: list[tuple[int, str]] = []
+    with _text_stream(path, gz, encoding, errors) as fh:
+        for n, line in enumerate(fh, 1):
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue
+            rows.append((n, text))
+            if len(rows) == chunk_size:
+                yield pd.DataFrame(rows, columns=["line", "text"])
+                rows = []
+    if rows:
+        yield pd.DataFrame(rows, columns=["line", "text"])
+
+
+def _read_xlsx(source, path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        wb = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile / openpyxl errors for a file that is not a workbook
+        raise InputError(f"{path}: not a readable .xlsx workbook ({exc})") from None
     ws = wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
-    header = [str(h) if h is not None else f"column_{i + 1}" for i, h in enumerate(next(rows, ()))]
+    header = unique_names(list(next(rows, ())))
     buf = []
     for r in rows:
         buf.append(dict(zip(header, r, strict=False)))
@@ -300,33 +382,62 @@ def detect_columns(
 
 
 def output_format(path: str, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    p = path.lower().removesuffix(".gz")
-    for ext, name in (
-        (".jsonl", "jsonl"),
-        (".ndjson", "jsonl"),
-        (".csv", "csv"),
-        (".tsv", "tsv"),
-        (".parquet", "parquet"),
-        (".xlsx", "xlsx"),
-    ):
-        if p.endswith(ext):
-            return name
-    raise InputError(f"{path}: unknown output format (use .jsonl, .csv, .tsv, .parquet or .xlsx)")
+    p = path.lower()
+    gz = p.endswith(".gz")
+    p = p.removesuffix(".gz")
+    name = fmt
+    if not name:
+        for ext, guess in (
+            (".jsonl", "jsonl"),
+            (".ndjson", "jsonl"),
+            (".csv", "csv"),
+            (".tsv", "tsv"),
+            (".parquet", "parquet"),
+            (".xlsx", "xlsx"),
+        ):
+            if p.endswith(ext):
+                name = guess
+                break
+        else:
+            raise InputError(
+                f"{path}: unknown output format (use .jsonl, .csv, .tsv, .parquet or .xlsx, optionally .gz)"
+            )
+    if gz and name in ("parquet", "xlsx"):
+        raise InputError(f"{path}: {name} files are compressed already; drop the .gz")
+    return name
 
 
 def write_chunk(df: pd.DataFrame, path: Path, fmt: str) -> None:
     """Write one tagged chunk to its own file (joined by :func:`join_chunks`)."""
     if fmt == "jsonl":
         df.to_json(path, orient="records", lines=True, force_ascii=False)
-    elif fmt in ("csv", "tsv", "xlsx"):
-        # xlsx cannot be appended to in a stream: chunks are kept as CSV and converted at the end.
+    elif fmt in ("csv", "tsv"):
         df.to_csv(path, index=False, sep="\t" if fmt == "tsv" else ",")
-    elif fmt == "parquet":
-        df.to_parquet(path, index=False)
+    elif fmt in ("parquet", "xlsx"):
+        # xlsx cannot be appended to in a stream: its chunks are kept as Parquet, which keeps the
+        # column types, and converted at the end.
+        import pyarrow.parquet as pq
+
+        pq.write_table(_to_arrow(df), path)
     else:
         raise InputError(f"unsupported output format {fmt!r}")
+
+
+def _to_arrow(df: pd.DataFrame):
+    """An Arrow table of a chunk; a column of mixed Python types (JSON ids that are numbers in some
+    rows and strings in others) becomes strings instead of failing the job."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        fixed = df.copy()
+        for col in fixed.columns:
+            try:
+                pa.array(fixed[col], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                fixed[col] = fixed[col].map(lambda v: v if v is None or v != v else str(v))
+        return pa.Table.from_pandas(fixed, preserve_index=False)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -342,36 +453,105 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def join_chunks(parts: list[Path], out: Path, fmt: str) -> None:
-    """Concatenate chunk files into ``out`` atomically (temporary file, then rename)."""
-    tmp = out.with_name(out.name + ".tmp")
-    if fmt == "jsonl":
-        with open(tmp, "wb") as dst:
-            for p in parts:
-                with open(p, "rb") as src:
-                    while block := src.read(1 << 20):
-                        dst.write(block)
-    elif fmt in ("csv", "tsv"):
-        with open(tmp, "wb") as dst:
-            for n, p in enumerate(parts):
-                with open(p, "rb") as src:
-                    if n:
-                        src.readline()  # header already written
-                    while block := src.read(1 << 20):
-                        dst.write(block)
-    elif fmt == "parquet":
-        import pyarrow.parquet as pq
+    """Concatenate chunk files into ``out`` atomically (temporary file, then rename).
 
-        writer = None
-        for p in parts:
-            table = pq.read_table(p)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table.cast(writer.schema))
-        if writer is None:
-            pd.DataFrame().to_parquet(tmp)
+    Chunks need not have the same columns: a JSONL export whose later rows bring new keys, or a column
+    empty in the first chunk, gives the union of the columns (in order of first appearance), with
+    missing values empty.
+    """
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        if fmt in ("jsonl", "csv", "tsv"):
+            with (gzip.open if out.name.lower().endswith(".gz") else open)(tmp, "wb") as dst:
+                if fmt == "jsonl":
+                    for p in parts:
+                        _copy(p, dst)
+                else:
+                    _join_delimited(parts, dst, "\t" if fmt == "tsv" else ",")
+        elif fmt in ("parquet", "xlsx"):
+            _join_arrow(parts, tmp, fmt)
         else:
-            writer.close()
-    elif fmt == "xlsx":
-        frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts]
+            raise InputError(f"unsupported output format {fmt!r}")
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _copy(path: Path, dst, skip_header: bool = False) -> None:
+    with open(path, "rb") as src:
+        if skip_header:
+            src.readline()
+        while block := src.read(1 << 20):
+            dst.write(block)
+
+
+def _header(path: Path, sep: str) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh, delimiter=sep), [])
+
+
+def _join_delimited(parts: list[Path], dst, sep: str) -> None:
+    headers = [_header(p, sep) for p in parts]
+    columns: list[str] = []
+    for h in headers:
+        columns += [c for c in h if c not in columns]
+    for n, (p, h) in enumerate(zip(parts, headers, strict=True)):
+        if h == columns:
+            # The common case, every chunk alike: bytes copied as they are.
+            _copy(p, dst, skip_header=n > 0)
+        else:
+            chunk = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
+            dst.write(chunk.reindex(columns=columns).to_csv(index=False, header=n == 0, sep=sep).encode("utf-8"))
+
+
+def _join_arrow(parts: list[Path], tmp: Path, fmt: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = unified_schema([pq.read_schema(p) for p in parts])
+    if fmt == "xlsx":
+        frames = [_conform(pq.read_table(p), schema).to_pandas() for p in parts]
         (pd.concat(frames) if frames else pd.DataFrame()).to_excel(tmp, index=False, engine="openpyxl")
-    tmp.replace(out)
+        return
+    with pq.ParquetWriter(tmp, schema if parts else pa.schema([])) as writer:
+        for p in parts:
+            writer.write_table(_conform(pq.read_table(p), schema))
+
+
+def unified_schema(schemas: list):
+    """One schema for all chunks: every column any chunk has; a column that is all-null in one chunk
+    takes its type from the others; a column typed differently in different chunks becomes strings."""
+    import pyarrow as pa
+
+    types: dict[str, list] = {}
+    for sch in schemas:
+        for f in sch:
+            types.setdefault(f.name, []).append(f.type)
+    fields = []
+    for name, ts in types.items():
+        try:
+            merged = pa.unify_schemas([pa.schema([(name, t)]) for t in ts], promote_options="permissive")
+            fields.append(merged.field(name))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            fields.append(pa.field(name, pa.string()))
+    return pa.schema(fields)
+
+
+def _conform(table, schema):
+    """``table`` with ``schema``'s columns, in its order and types (missing columns all null)."""
+    import pyarrow as pa
+
+    columns = []
+    for f in schema:
+        if f.name not in table.column_names:
+            columns.append(pa.nulls(len(table), f.type))
+            continue
+        col = table.column(f.name)
+        if col.type == f.type:
+            columns.append(col)
+        elif pa.types.is_string(f.type) and not pa.types.is_null(col.type):
+            columns.append(pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string()))
+        else:
+            columns.append(col.cast(f.type))
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -177,8 +177,11 @@ def test_cli_end_to_end_and_errors(ood: list[dict], tmp_path: Path) -> None:
         return lines[0]
 
     assert "already exists" in one_line_error(args)
-    no_text = one_line_error(args[:-2] + ["--overwrite"])  # the CSV has no 'text' column
+    no_text = one_line_error(args[:-1] + ["text", "--overwrite"])  # the CSV has no 'text' column
     assert "my_labeled.csv: row 1: column 'text' not found" in no_text
+    # without --text-column the comment column is found by name, as cxnlp tag finds it
+    found = runner.invoke(app, args[:-2] + ["--overwrite"])
+    assert found.exit_code == 0, found.output
     bad = tmp_path / "bad.csv"
     rows = [dict(r) for r in ood[:20]]
     rows[2] = {**rows[2], "labels": ["friendliness+", "rudeness"]}

@@ -215,3 +215,112 @@ def test_sklearn_wrapper(sample) -> None:
     proba = pipe.fit(texts).predict_proba(texts)
     assert proba.shape == (5, 27) and ((proba >= 0) & (proba <= 1)).all()
     assert pipe.predict(texts).shape == (5, 27)
+
+
+def _tag(args: list[str]):
+    res = runner.invoke(app, ["tag", *args])
+    return res
+
+
+def test_exports_whose_columns_change_between_chunks(tmp_path: Path, sample, tagger: Tagger) -> None:
+    texts = sample["comment"].tolist()[:6]
+    # JSON lines: a key that appears only from the fourth row, the text key missing from one row.
+    rows = [{"id": i, "text": t} for i, t in enumerate(texts)]
+    for r in rows[3:]:
+        r["agent"] = f"agent {r['id']}"
+    del rows[4]["text"]
+    src = tmp_path / "drift.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    for ext in ("csv", "parquet", "xlsx", "jsonl"):
+        out = tmp_path / f"drift-out.{ext}"
+        res = _tag([str(src), "--out", str(out), "--batch-size", "2", "--format", "wide"])
+        assert res.exit_code == 0, (ext, res.output)
+        reader = {"csv": pd.read_csv, "parquet": pd.read_parquet, "xlsx": pd.read_excel}.get(ext)
+        got = reader(out) if reader else pd.read_json(out, lines=True)
+        assert got["id"].tolist() == list(range(6)), ext
+        assert got["agent"].isna().tolist() == [True] * 3 + [False] * 3, ext
+        assert got["agent"].tolist()[3:] == ["agent 3", "agent 4", "agent 5"], ext
+        assert got["status"].tolist() == ["ok"] * 4 + ["empty", "ok"], ext
+        # every key's calibrated score, tagged or not, as the model gives it; none for empty text
+        want = tagger.predict_proba(texts[:4])
+        for j, k in enumerate(tagger.keys):
+            assert got[f"score_{k}"].tolist()[:4] == pytest.approx(want[:, j], abs=1e-4), (ext, k)
+        assert got[f"score_{tagger.keys[0]}"].isna().tolist()[4], ext
+    # xlsx keeps the types: numbers stay numbers
+    from openpyxl import load_workbook
+
+    ws = load_workbook(tmp_path / "drift-out.xlsx").active
+    header = [c.value for c in ws[1]]
+    first = [c.value for c in ws[2]]
+    assert first[header.index("id")] == 0 and isinstance(first[header.index("score_coldness")], float)
+
+    # A column empty in the first chunk and a first chunk with no tag (long format), both to Parquet.
+    csv_src = tmp_path / "sparse.csv"
+    pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4"],
+            "comment": ["Average.", "Fine.", texts[0], texts[1]],
+            "store": [None, None, "A", "B"],
+        }
+    ).to_csv(csv_src, index=False)
+    for layout in ("long", "wide"):
+        out = tmp_path / f"sparse-{layout}.parquet"
+        res = _tag([str(csv_src), "--out", str(out), "--batch-size", "2", "--format", layout])
+        assert res.exit_code == 0, (layout, res.output)
+        got = pd.read_parquet(out)
+        assert got["store"].tolist()[2:] == ["A", "B"] and got["id"].tolist() == ["1", "2", "3", "4"]
+
+
+def test_export_quirks(tmp_path: Path, sample, tagger: Tagger) -> None:
+    texts = sample["comment"].tolist()[:3]
+    expected = [r.keys for r in tagger.tag_batch(texts)]
+    # Excel's "CSV UTF-8" (a byte-order mark) and a repeated header
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + pd.DataFrame({"comment": texts, "id": [1, 2, 3]}).to_csv(index=False).encode())
+    res = _tag([str(bom), "--out", str(tmp_path / "bom.jsonl")])
+    assert res.exit_code == 0, res.output
+    got = [json.loads(x) for x in (tmp_path / "bom.jsonl").read_text().splitlines()]
+    assert [[t["key"] for t in r["tags"]] for r in got] == expected and list(got[0])[:2] == ["comment", "id"]
+    dup = tmp_path / "dup.csv"
+    dup.write_text("id,Comment,Comment\n1,a,b\n", "utf-8")
+    res = _tag([str(dup), "--out", str(tmp_path / "dup.jsonl"), "--text-column", "Comment.1"])
+    assert res.exit_code == 0, res.output
+    row = json.loads((tmp_path / "dup.jsonl").read_text())
+    assert row["Comment"] == "a" and row["Comment.1"] == "b"
+    # one comment per line
+    txt = tmp_path / "c.txt"
+    lines = [" ".join(t.split()) for t in texts[:2]]  # a comment with commas must stay one comment
+    txt.write_text(f"{lines[0]}\n\n{lines[1]}\n", "utf-8")
+    res = _tag([str(txt), "--out", str(tmp_path / "c.jsonl")])
+    got = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text().splitlines()]
+    assert res.exit_code == 0 and [r["line"] for r in got] == [1, 3] and [r["text"] for r in got] == lines
+    # compressed text outputs are compressed
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"comment": texts}).to_csv(src, index=False)
+    for name in ("o.jsonl.gz", "o.csv.gz"):
+        assert _tag([str(src), "--out", str(tmp_path / name)]).exit_code == 0
+        with gzip.open(tmp_path / name, "rt") as fh:
+            back = pd.read_json(fh, lines=True) if "jsonl" in name else pd.read_csv(fh)
+        assert back["comment"].tolist() == texts, name
+    # refused in one line, nothing overwritten
+    before = src.read_bytes()
+    for args, msg in [
+        ([str(src), "--out", str(src)], "would overwrite the input"),
+        ([str(tmp_path / "none.csv")], "no such file"),
+        ([str(src), "--encoding", "utf8x"], "unknown encoding"),
+        ([str(src), "--encoding-errors", "bogus"], "--encoding-errors"),
+        ([str(src), "--out", str(tmp_path / "o.parquet.gz")], "drop the .gz"),
+        ([str(src), "--input-format", "jsonl", "--out", str(tmp_path / "j.jsonl")], "every row was rejected"),
+    ]:
+        res = _tag(args)
+        assert res.exit_code == 1 and msg in res.output and "Traceback" not in res.output, (args, res.output)
+    assert src.read_bytes() == before
+
+
+def test_tag_frame_keeps_input_columns(tagger: Tagger, sample) -> None:
+    df = sample.head(5)[["comment"]].assign(status="open", tags="vip")
+    out = tagger.tag_frame(df, "comment")
+    assert out["status"].tolist() == ["open"] * 5 and out["tags"].tolist() == ["vip"] * 5
+    assert out["cx_status"].tolist() == ["ok"] * 5 and out.columns.is_unique
+    with pytest.raises(ValueError, match="'long' or 'wide'"):
+        tagger.tag_frame(df, "comment", format="tall")
