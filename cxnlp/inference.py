@@ -115,7 +115,7 @@ class Tagger:
                 info = tax.info(key)
                 s, e = pred.evidence[key]
                 tags.append(Tag(info.label, info.polarity, key, round(score, 4), text[s:e], s, e))
-            scores = {k: round(float(p), 4) for k, p in zip(model.keys, pred.probs, strict=True)}
+            scores = dict(zip(model.keys, np.round(pred.probs, 4).tolist(), strict=True))
             out[i] = TagResult(text=text, tags=tags, scores=scores)
         return out
 
