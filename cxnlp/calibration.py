@@ -31,6 +31,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
 
 
+# A slope fitted at or below zero would turn a key's scores upside down (a higher score, a lower
+# probability): on a small or noisy dev set a key's few positives can happen to score lower than its
+# negatives.  Such a key keeps the scorer's own scale (slope 1, held there by this prior) and only its
+# offset is fitted.
+FIXED_SLOPE = 1e9
+
+
 @dataclass
 class PlattCalibrator:
     """``p = sigmoid(a * score + b)`` for each label."""
@@ -58,6 +65,8 @@ class PlattCalibrator:
                 continue
             t = np.where(t > 0, (pos + 1) / (pos + 2), 1 / (n - pos + 2))
             a[j], b[j] = _newton_platt(s, t, reg, 0.0, iters)
+            if a[j] <= 0:
+                a[j], b[j] = _newton_platt(s, t, FIXED_SLOPE, 0.0, iters)
         return cls(a, b)
 
     def transform(self, scores: np.ndarray) -> np.ndarray:
@@ -91,6 +100,8 @@ class PlattCalibrator:
             t = (y[:, j] > 0).astype(float)
             if 0 < t.sum() < len(t):
                 alpha[j], beta[j] = _newton_platt(z[:, j], t, slope_strength, strength, iters)
+                if alpha[j] <= 0:
+                    alpha[j], beta[j] = _newton_platt(z[:, j], t, FIXED_SLOPE, strength, iters)
         return PlattCalibrator(self.a * alpha, self.b * alpha + beta)
 
     def to_dict(self) -> dict:

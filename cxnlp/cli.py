@@ -90,7 +90,7 @@ def train(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Training settings (TOML or JSON).")] = None,
     family: Annotated[str | None, typer.Option("--family", help="fast or encoder.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (same seed, same data: same model).")] = None,
     distill: Annotated[
         str | None, typer.Option("--distill", help="JSONL of soft-labeled segments (encoder predictions).")
     ] = None,
@@ -98,23 +98,31 @@ def train(
         str | None, typer.Option("--weak", help="Weak-labeled JSONL from `cxnlp weak-label` (weighted by weak_weight).")
     ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override any setting: NAME=VALUE.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it exists.")] = False,
 ) -> None:
-    """Train a model, calibrate and tune thresholds on dev, write a model directory."""
+    """Train a model, calibrate and tune thresholds on dev, write a model directory.
+
+    --data takes a split directory (train.jsonl and dev.jsonl, as data/annotated), or one CSV/TSV, JSONL or
+    Label Studio JSON file, split 80/20 into train and dev (identical comments kept on one side). Without
+    --data the project's annotated data is used. The directory is written only when training has finished.
+    """
     from cxnlp.data import DataError
     from cxnlp.modelcard import model_card
     from cxnlp.models.base import ModelDirError
+    from cxnlp.models.model import check_new_model_dir, write_model_dir
     from cxnlp.training import TrainConfig
     from cxnlp.training import train as run_training
 
     try:
+        check_new_model_dir(out, overwrite)
         cfg = TrainConfig.from_file(config) if config else TrainConfig()
         given = {"data": data, "family": family, "seed": seed, "distill": distill, "weak": weak}
         cfg = cfg.updated({k: v for k, v in given.items() if v is not None}).with_overrides(set_ or [])
         model, metrics, splits = run_training(cfg, log=lambda m: err.print(m, highlight=False))
         model.meta["name"] = out.name
+        write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
     except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
-    model.save(out, metrics=metrics, card=model_card(model, metrics))
     _print_metrics(metrics["dev"], f"dev ({metrics['dev']['n_comments']} comments)")
     console.print(f"model written to [bold]{out}[/]")
 
@@ -226,16 +234,22 @@ def evaluate(
     model: Annotated[Path, typer.Argument(help="Model directory.")],
     data: Annotated[str | None, typer.Option("--data", help="Split dir or labeled file (default: bundled).")] = None,
     split: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--split", help="test, dev, train, ood_dev, ood_test, ood_wide_dev or ood_wide_test (split dirs only)."
+            "--split",
+            help="test (default), dev, train, ood_dev, ood_test, ood_wide_dev or ood_wide_test (split dirs only).",
         ),
-    ] = "test",
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,
     baselines: Annotated[bool, typer.Option(help="Also score the keyword and zero-shot baselines.")] = True,
 ) -> None:
-    """Score a model on labeled data: per-label table, metrics.json and an HTML report."""
-    from cxnlp.data import DataError, load_records, read_labeled
+    """Score a model on labeled data: per-label table, metrics.json and an HTML report.
+
+    The scores are added to the model directory's metrics.json and model card (README.md), keyed by the
+    split (prefixed with the data's name when it is not the data the model was trained on), and the
+    report is written there as report_<split>.html unless --report says otherwise.
+    """
+    from cxnlp.data import BUNDLED_DATA, DataError, load_records, read_labeled
     from cxnlp.evaluation import KeywordBaseline, ZeroShotBaseline, evaluate_records, html_report
     from cxnlp.models.base import ModelDirError
     from cxnlp.models.model import CXModel
@@ -245,8 +259,17 @@ def evaluate(
         path = Path(data) if data else None
         if path is None or (path.is_dir() and (path / "train.jsonl").exists()):
             all_splits = load_records(path, m.taxonomy)
+            split = split or "test"
+            if split not in all_splits:
+                raise DataError(f"--split {split!r}: {data or 'the bundled data'} has {', '.join(all_splits)}")
             records, dev = all_splits[split], all_splits["dev"]
+            source = data or BUNDLED_DATA
+            if source != m.meta.get("training_data", {}).get("source", BUNDLED_DATA):
+                # Not the model's own data: its dev / test figures keep their names.
+                split = f"{Path(data).name if data else 'bundled'}:{split}"
         else:
+            if split:
+                err.print(f"--split {split} ignored: {path} is a single file, scored whole", highlight=False)
             records, dev = read_labeled(path, m.taxonomy), None
             split = path.name
         results = {f"{m.meta.get('name', model.name)} ({m.family})": evaluate_records(m, records)}
@@ -278,7 +301,7 @@ def evaluate(
     # The model directory is updated in place: each file through a temporary file and a rename.
     write_text_atomic(metrics_path, json.dumps(saved, indent=2) + "\n")
     write_text_atomic(model / "README.md", model_card(m, saved))  # the card shows every split scored
-    report = report or model / f"report_{split}.html"
+    report = report or model / f"report_{split.replace(':', '_')}.html"
     write_text_atomic(report, html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name))
     console.print(f"metrics: {metrics_path}  report: {report}")
 

@@ -38,6 +38,10 @@ OPTIONAL_SPLITS = ("train_synthetic", "ood_dev", "ood_test", "ood_wide_dev", "oo
 DATA_ENV = "CXNLP_DATA"
 
 
+# training_data["source"] in the config of a model trained on the project's own annotated data
+BUNDLED_DATA = "cxnlp bundled data/annotated"
+
+
 class DataError(ValueError):
     """Bad labeled data; the message names the file, row and column."""
 
@@ -53,14 +57,19 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     out = []
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: row {n}: not valid JSON ({exc.msg})") from None
+    n = 0
+    try:
+        # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first record
+        with opener(path, "rt", encoding="utf-8-sig") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}: row {n}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: row {n + 1}: not valid UTF-8 ({exc.reason}); save the file as UTF-8") from None
     return out
 
 
@@ -186,6 +195,19 @@ def _text_column(columns: list[str], path: Path) -> str:
 def _read_csv(
     path: Path, taxonomy: Taxonomy, text_column: str | None, labels_column: str, id_column: str
 ) -> list[dict]:
+    try:
+        return _read_csv_rows(path, taxonomy, text_column, labels_column, id_column)
+    except UnicodeDecodeError as exc:
+        from cxnlp.io import undecodable_line
+
+        where = undecodable_line(str(path), False, "utf-8")
+        row = f"row {where[0]}: bytes {where[1]!r}" if where else "bytes"
+        raise DataError(f"{path}: {row} are not valid UTF-8 ({exc.reason}); save the file as UTF-8") from None
+
+
+def _read_csv_rows(
+    path: Path, taxonomy: Taxonomy, text_column: str | None, labels_column: str, id_column: str
+) -> list[dict]:
     # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would stick to the first column's name.
     with path.open(encoding="utf-8-sig", newline="") as fh:
         sample = fh.read(65536)
@@ -285,9 +307,10 @@ def load_records(
     for split in SPLITS + OPTIONAL_SPLITS:
         path = data_dir / f"{split}.jsonl"
         if not path.exists():
-            if split in OPTIONAL_SPLITS:
+            # A user's directory for training needs only train and dev; test is for evaluation.
+            if split in OPTIONAL_SPLITS or split == "test":
                 continue
-            raise DataError(f"{path}: split file missing (expected {', '.join(s + '.jsonl' for s in SPLITS)})")
+            raise DataError(f"{path}: split file missing (expected train.jsonl and dev.jsonl, test.jsonl optional)")
         out[split] = [validate_record(r, taxonomy, f"{path}: row {i + 1}") for i, r in enumerate(read_jsonl(path))]
     return out
 

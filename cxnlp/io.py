@@ -182,7 +182,7 @@ def read_chunks(
         else:
             raise InputError(f"{path}: unsupported format {kind!r}")
     except UnicodeDecodeError as exc:
-        where = _undecodable_line(path, gz, encoding) if path != "-" else None
+        where = undecodable_line(path, gz, encoding) if path != "-" else None
         at = f"line {where[0]}: bytes {where[1]!r}" if where else f"bytes {exc.start}-{exc.end} of a chunk"
         raise InputError(
             f"{path}: {at} are not valid {encoding} ({exc.reason}); "
@@ -190,7 +190,7 @@ def read_chunks(
         ) from None
 
 
-def _undecodable_line(path: str, gz: bool, encoding: str) -> tuple[int, bytes] | None:
+def undecodable_line(path: str, gz: bool, encoding: str) -> tuple[int, bytes] | None:
     """The first line (1-based) that does not decode, with the offending bytes; the error path only.
 
     Decoding runs over 8 KB blocks, so the exception cannot say which line it was in; scanning the

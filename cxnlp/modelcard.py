@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cxnlp.data import BUNDLED_DATA
+
 
 def model_card(model: Any, metrics: dict[str, Any]) -> str:
     meta = model.meta
@@ -28,7 +30,7 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         f"- data: {data.get('source')} ({data.get('comments')}), sha256 `{str(data.get('sha256', ''))[:16]}…`",
         f"- distillation data: {data.get('distill') or 'none'}"
         + (f", sha256 `{data['distill_sha256'][:16]}…`" if data.get("distill_sha256") else ""),
-        f"- calibration: per-label Platt scaling on {_calibration_data(cfg)}; thresholds: per-label F1-optimal"
+        f"- calibration: per-label Platt scaling on {_calibration_data(cfg, data)}; thresholds: per-label F1-optimal"
         " on the same" + (" (the base model's; then recalibrated, see below)" if cal else ""),
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",
         "",
@@ -55,15 +57,23 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
             for k, v in m["per_label"].items()
         ]
         lines.append("")
-    lines += [
-        "## Limitations",
-        "- The real comments behind it are hotel reviews (Booking.com, unpunctuated) and US consumer-finance",
-        "  complaints (CFPB); other domains' comments (`train_synthetic`, and the `ood_*` splits when shown) are",
-        "  synthetic, so real retail, airline or telecom comments are untested by this card's figures.",
-        "- English only. Rare labels (passion, patience, condescension, robotism) have few training examples;",
-        "  their scores are the least reliable.",
-        "- Labels were produced by LLM annotator agents following LABELS.md 1.1 (see data/README.md).",
-    ]
+    lines.append("## Limitations")
+    if data.get("source") == BUNDLED_DATA:
+        lines += [
+            "- The real comments behind it are hotel reviews (Booking.com, unpunctuated) and US consumer-finance",
+            "  complaints (CFPB); other domains' comments (`train_synthetic`, and the `ood_*` splits when shown)",
+            "  are synthetic, so real retail, airline or telecom comments are untested by this card's figures.",
+            "- English only. Rare labels (passion, patience, condescension, robotism) have few training examples;",
+            "  their scores are the least reliable.",
+            "- Labels were produced by LLM annotator agents following LABELS.md 1.1 (see data/README.md).",
+        ]
+    else:
+        comments = data.get("comments") or {}
+        lines += [
+            f"- Trained and tuned on {data.get('source')} alone ({comments}); the figures above are on its own",
+            "  dev split, so comments unlike those are untested by them. Keys with few or no positives in dev keep",
+            "  uncalibrated scores or thresholds fitted on a handful of comments: the least reliable.",
+        ]
     if data.get("synthetic"):
         n, read = (data.get("comments") or {}).get("train_synthetic", 0), data.get("synthetic_read_blind")
         how = (
@@ -86,8 +96,11 @@ _HEADINGS = {
 }
 
 
-def _calibration_data(cfg: dict[str, Any]) -> str:
-    share = cfg.get("synthetic_calibration", 0) if cfg.get("synthetic", False) else 0
+def _calibration_data(cfg: dict[str, Any], data: dict[str, Any]) -> str:
+    # What the model was calibrated on, as training recorded it (the config may ask for synthetic
+    # comments that a user's data does not have).
+    used = data.get("calibration") or {}
+    share = cfg.get("synthetic_calibration", 0) if used.get("synthetic", 0) > 0 else 0
     if not share:
         return "dev"
     return f"dev plus a held-out {share:.0%} of the synthetic comments (other domains; not trained on)"

@@ -27,6 +27,7 @@ import numpy as np
 from cxnlp import __version__
 from cxnlp.calibration import PlattCalibrator, tune_thresholds
 from cxnlp.data import (
+    BUNDLED_DATA,
     DataError,
     iterative_stratification,
     label_matrix,
@@ -244,7 +245,13 @@ def load_training_data(config: TrainConfig, taxonomy: Taxonomy) -> dict[str, lis
     records = read_labeled(path, taxonomy)
     if len(records) < 10:
         raise DataError(f"{path}: only {len(records)} labeled comments; need at least 10 to train and tune")
-    assign = iterative_stratification([r["labels"] for r in records], {"train": 0.8, "dev": 0.2}, seed=config.seed)
+    # Identical comments (after whitespace and case) stay on one side: a copy in dev of a train comment
+    # would inflate dev F1 and bias the thresholds tuned there.
+    group_of: dict[str, int] = {}
+    groups = [group_of.setdefault(" ".join(r["text"].lower().split()), len(group_of)) for r in records]
+    assign = iterative_stratification(
+        [r["labels"] for r in records], {"train": 0.8, "dev": 0.2}, seed=config.seed, groups=groups
+    )
     return {s: [r for r, a in zip(records, assign, strict=True) if a == s] for s in ("train", "dev")}
 
 
@@ -373,7 +380,7 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
             "train_config": config.to_dict(),
             "seed": config.seed,
             "training_data": {
-                "source": config.data or "cxnlp bundled data/annotated",
+                "source": config.data or BUNDLED_DATA,
                 "sha256": data_hash(train_records(config, splits)),
                 "comments": {s: len(v) for s, v in splits.items()},
                 "synthetic": config.synthetic and "train_synthetic" in splits,
@@ -433,7 +440,7 @@ def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = N
             ],
             "train_config": config.to_dict(),
             "training_data": {
-                "source": config.data or "cxnlp bundled data/annotated",
+                "source": config.data or BUNDLED_DATA,
                 "comments": {s: len(v) for s, v in splits.items()},
                 "calibration": {"dev": len(splits["dev"]), "synthetic": len(cal) - len(splits["dev"])},
             },

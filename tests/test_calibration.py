@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cxnlp.calibration import PlattCalibrator, expected_calibration_error, tune_thresholds
 
@@ -46,3 +47,23 @@ def test_ece_is_zero_for_perfect_and_large_for_overconfident() -> None:
     y = (rng.random((50_000, 1)) < p).astype(int)
     assert expected_calibration_error(p, y) < 0.01
     assert expected_calibration_error(np.full((1000, 1), 0.99), np.zeros((1000, 1))) > 0.9
+
+
+def test_platt_never_turns_a_keys_scores_upside_down() -> None:
+    from cxnlp.calibration import PlattCalibrator
+
+    rng = np.random.default_rng(0)
+    # key 0: positives score higher (a real signal); key 1: by chance on a small dev set, lower
+    y = np.zeros((60, 2))
+    y[:6] = 1
+    scores = rng.normal(0, 1, (60, 2))
+    scores[:6, 0] += 3
+    scores[:6, 1] -= 2
+    cal = PlattCalibrator.fit(scores, y)
+    assert cal.a[0] > 0 and cal.a[1] == pytest.approx(1.0, abs=1e-3)
+    grid = np.linspace(-3, 3, 7)[:, None].repeat(2, axis=1)
+    assert np.all(np.diff(cal.transform(grid), axis=0) > 0)  # higher score, higher probability
+    # the offset still matches the key's base rate (6 of 60)
+    assert cal.transform(scores)[:, 1].mean() == pytest.approx(0.1, abs=0.05)
+    refit = cal.refit(scores, y, strength=0.1)
+    assert np.all(refit.a > 0)

@@ -65,3 +65,23 @@ def test_evaluate_prints_table_and_writes_metrics_and_report(tmp_path: Path) -> 
     assert html.count("<img") >= 1 and "friendliness+" in html  # the per-label chart and table
     assert "sample.jsonl" in (model / "README.md").read_text()  # the card lists the new evaluation
     assert not [p for p in model.iterdir() if ".tmp" in p.name]
+
+
+def test_train_refuses_an_existing_output_before_training(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = runner.invoke(app, ["train", "--out", str(out), "--seed", "0"])
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert (out / "keep.txt").read_text() == "mine"
+    afile = tmp_path / "afile.csv"
+    afile.write_text("x")
+    result = runner.invoke(app, ["train", "--out", str(afile)])
+    assert result.exit_code == 1 and "not a directory" in result.output
+
+
+def test_evaluate_unknown_split_is_a_one_line_error() -> None:
+    model = Path(__file__).resolve().parents[1] / "models" / "cx-default"
+    result = runner.invoke(app, ["evaluate", str(model), "--split", "foo", "--no-baselines"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "'foo'" in lines[0] and "ood_wide_test" in lines[0]

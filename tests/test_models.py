@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cxnlp.data import load_records, write_jsonl
+from cxnlp.modelcard import model_card
 from cxnlp.models.base import FORMAT_VERSION, ModelDirError
 from cxnlp.models.model import CXModel
 from cxnlp.training import TrainConfig, train
@@ -126,13 +127,53 @@ def test_refuses_pickle_version_mismatch_and_missing_files(fast_model, tmp_path:
         CXModel.load(tmp_path / "nowhere")
 
 
+def test_damaged_or_edited_model_directories_are_one_line_errors(fast_model, tmp_path: Path) -> None:
+    path, _, _ = fast_model
+    weights = next(f for f in json.loads((path / "config.json").read_text())["files"] if f.endswith(".safetensors"))
+
+    def damaged(edit) -> str:
+        bad = tmp_path / f"bad{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(path, bad)
+        edit(bad)
+        with pytest.raises(ModelDirError) as exc:
+            CXModel.load(bad)
+        assert "\n" not in str(exc.value)
+        return str(exc.value)
+
+    def flip_byte(d: Path) -> None:
+        raw = bytearray((d / weights).read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        (d / weights).write_bytes(bytes(raw))
+
+    def edit_config(change):
+        def edit(d: Path) -> None:
+            cfg = json.loads((d / "config.json").read_text())
+            change(cfg)
+            (d / "config.json").write_text(json.dumps(cfg))
+
+        return edit
+
+    assert "sha256 differs" in damaged(flip_byte)
+    truncate = lambda d: (d / weights).write_bytes((d / weights).read_bytes()[:100])  # noqa: E731
+    assert "sha256 differs" in damaged(truncate)
+    assert "'coldness' is missing" in damaged(edit_config(lambda c: c["thresholds"].pop("coldness")))
+    assert "malformed" in damaged(edit_config(lambda c: c.update(calibration="oops")))
+
+
 def test_user_file_is_split_for_training(tmp_path: Path) -> None:
     recs = load_records()["train"][::11]
+    # an export that repeats comments (survey tools do): each text must land on one side only
+    rows = [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in recs]
+    rows += [{**r, "id": f"{r['id']}-copy", "text": r["text"].upper()} for r in rows[::3]]
     f = tmp_path / "mine.jsonl"
-    write_jsonl(f, [{"id": r["id"], "text": r["text"], "labels": r["labels"]} for r in recs])
+    write_jsonl(f, rows)
     model, metrics, splits = train(TrainConfig(data=str(f), max_features=5000, static_dim=0), log=lambda m: None)
-    assert set(splits) == {"train", "dev"} and len(splits["train"]) + len(splits["dev"]) == len(recs)
+    assert set(splits) == {"train", "dev"} and len(splits["train"]) + len(splits["dev"]) == len(rows)
     assert metrics["dev"]["n_comments"] == len(splits["dev"])
+    seen = {s: {" ".join(r["text"].lower().split()) for r in splits[s]} for s in splits}
+    assert not seen["train"] & seen["dev"]
+    card = model_card(model, metrics)
+    assert "Platt scaling on dev;" in card and "held-out" not in card and "Trained and tuned on" in card
 
 
 def test_synthetic_comments_split_between_training_and_calibration() -> None:
@@ -250,6 +291,14 @@ def test_weights_without_the_hidden_layer_are_refused(fast_model, tmp_path: Path
     weights = load_file(str(bad / "weights.safetensors"))
     del weights["w1"]
     save_file(weights, str(bad / "weights.safetensors"))
+    with pytest.raises(ModelDirError, match="sha256 differs"):
+        CXModel.load(bad)
+    # the same file with a config that vouches for it: refused by its structure
+    from cxnlp.models.base import sha256_file
+
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["sha256"]["weights.safetensors"] = sha256_file(bad / "weights.safetensors")
+    (bad / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match=r"weights\.safetensors: hidden layer w1 missing, expected"):
         CXModel.load(bad)
 

@@ -63,6 +63,14 @@ def read_model_config(path: str | Path) -> dict[str, Any]:
     for name in cfg.get("files", []):
         if not (path / name).exists():
             raise ModelDirError(f"{path / name}: missing from the model directory (listed in config.json)")
+    # The weights must be the ones the config, thresholds and metrics were written for: a truncated
+    # copy or an edited file would otherwise load, or fail deep inside a reader, with no hint why.
+    for name, digest in (cfg.get("sha256") or {}).items():
+        if (path / name).exists() and sha256_file(path / name) != digest:
+            raise ModelDirError(
+                f"{path / name}: its sha256 differs from the one in config.json (damaged or edited); "
+                "copy the model again"
+            )
     return cfg
 
 

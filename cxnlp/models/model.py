@@ -207,11 +207,20 @@ class CXModel:
             from cxnlp.models.ensemble import EnsembleModel
 
             return EnsembleModel.load(path, cfg)
-        taxonomy = Taxonomy.from_dict(cfg["taxonomy"], source=f"{path / CONFIG_FILE}: taxonomy")
-        scorer = scorer_class(cfg["family"]).load(path, cfg)
-        seg = Segmenter(**cfg.get("segmenter", {}))
-        cal = PlattCalibrator.from_dict(cfg["calibration"])
-        thresholds = np.array([cfg["thresholds"][k] for k in taxonomy.keys])
+        try:
+            taxonomy = Taxonomy.from_dict(cfg["taxonomy"], source=f"{path / CONFIG_FILE}: taxonomy")
+            scorer = scorer_class(cfg["family"]).load(path, cfg)
+            seg = Segmenter(**cfg.get("segmenter", {}))
+            cal = PlattCalibrator.from_dict(cfg["calibration"])
+            thresholds = np.array([float(cfg["thresholds"][k]) for k in taxonomy.keys])
+            if cal.a.shape != thresholds.shape:
+                raise ValueError(f"calibration for {cal.a.shape[0]} keys, the taxonomy has {thresholds.shape[0]}")
+        except ModelDirError:
+            raise
+        except KeyError as exc:
+            raise ModelDirError(f"{path / CONFIG_FILE}: {exc.args[0]!r} is missing") from None
+        except Exception as exc:  # a hand-edited config: any reader's error, reported in one line
+            raise ModelDirError(f"{path / CONFIG_FILE}: malformed ({type(exc).__name__}: {exc})") from None
         meta = {k: v for k, v in cfg.items() if k not in CONFIG_STRUCTURE}
         model = cls(scorer, taxonomy, seg, cal, thresholds, meta, pooling=cfg.get("pooling", "max"))
         model.path = path
