@@ -123,6 +123,13 @@ def train(
         write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
     except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+    missing = model.meta["training_data"].get("calibration_without_positives") or []
+    if missing:
+        err.print(
+            f"[yellow]warning:[/] no dev comment carries {len(missing)} keys ({', '.join(missing)}): their scores are"
+            " uncalibrated and their thresholds untuned; add labeled comments with them to dev",
+            highlight=False,
+        )
     _print_metrics(metrics["dev"], f"dev ({metrics['dev']['n_comments']} comments)")
     console.print(f"model written to [bold]{out}[/]")
 
@@ -157,6 +164,13 @@ def ensemble(
         write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
     except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+    missing = model.meta["training_data"].get("calibration_without_positives") or []
+    if missing:
+        err.print(
+            f"[yellow]warning:[/] no dev comment carries {len(missing)} keys ({', '.join(missing)}): their scores are"
+            " uncalibrated and their thresholds untuned; add labeled comments with them to dev",
+            highlight=False,
+        )
     _print_metrics(metrics["dev"], f"dev ({metrics['dev']['n_comments']} comments)")
     console.print(f"model written to [bold]{out}[/]")
 

@@ -35,6 +35,9 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",
         "",
     ]
+    if data.get("calibration_without_positives"):
+        missing = ", ".join(f"`{k}`" for k in data["calibration_without_positives"])
+        lines[-1:-1] = [f"- no calibration comment carries {missing}: uncalibrated scores, untuned thresholds"]
     if meta.get("member_info"):
         lines += _members(meta["member_info"])
     if cal:

@@ -114,7 +114,14 @@ class TrainConfig:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: cannot parse config ({exc})") from None
-        data = data.get("train", data)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a table of settings")
+        if "train" in data:
+            stray = sorted(k for k in data if k != "train")
+            if stray:
+                # Settings outside [train] would otherwise be ignored without a word.
+                raise ValueError(f"{path}: settings outside the [train] table: {', '.join(stray)}; move them into it")
+            data = data["train"]
         return cls().updated(data, source=str(path))
 
     def updated(self, values: dict[str, Any], source: str = "--set") -> TrainConfig:
@@ -140,22 +147,51 @@ class TrainConfig:
 
 
 def _coerce(raw: Any, current: Any, annotation: Any, where: str) -> Any:
-    if not isinstance(raw, str):
-        return tuple(raw) if isinstance(raw, list) else raw
+    """A setting's value from a file (typed) or the command line (text), checked against the field's type."""
     text = str(annotation)
-    if raw.lower() in ("none", "null", "") and "None" in text:
-        return None
+    if raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null", "")):
+        if "None" in text:
+            return None
+        raise ValueError(f"{where}: a value is required ({text})")
+    bad = ValueError(f"{where}: cannot read {raw!r} as {text}")
+    if "tuple" in text:
+        items = raw.replace(",", " ").split() if isinstance(raw, str) else raw
+        try:
+            value = tuple(int(x) for x in items)
+        except (TypeError, ValueError):
+            raise bad from None
+        if len(value) != 2 or value[0] > value[1]:
+            raise ValueError(f"{where}: expected a range of two numbers, low and high (e.g. 1,2), got {raw!r}")
+        return value
+    if "bool" in text:
+        if isinstance(raw, bool):
+            return raw
+        words = {
+            "1": True,
+            "true": True,
+            "yes": True,
+            "on": True,
+            "0": False,
+            "false": False,
+            "no": False,
+            "off": False,
+        }
+        if isinstance(raw, str) and raw.lower() in words:
+            return words[raw.lower()]
+        raise bad
     try:
-        if "tuple" in text:
-            return tuple(int(x) for x in raw.replace(",", " ").split())
-        if "bool" in text:
-            return raw.lower() in ("1", "true", "yes", "on")
         if text.startswith("int"):
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise bad
             return int(raw)
         if text.startswith("float"):
+            if isinstance(raw, bool):
+                raise bad
             return float(raw)
-    except ValueError:
-        raise ValueError(f"{where}: cannot read {raw!r} as {text}") from None
+    except (TypeError, ValueError):
+        raise bad from None
+    if text.startswith("str") and not isinstance(raw, str):
+        raise bad
     return raw
 
 
@@ -387,6 +423,10 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
                 # synthetic comments whose labels join a blind reader's to the writer's ("writer+reader")
                 "synthetic_read_blind": sum("+" in r.get("annotator", "") for r in splits.get("train_synthetic", [])),
                 "calibration": {"dev": len(dev), "synthetic": len(cal) - len(dev)},
+                # keys no calibration comment carries: their scores stay uncalibrated, threshold untuned
+                "calibration_without_positives": [
+                    k for k, n in zip(model.keys, label_matrix(cal, model.keys).sum(0), strict=True) if n == 0
+                ],
                 "distill": config.distill,
                 "distill_sha256": sha256_file(Path(config.distill)) if config.distill else None,
                 "weak": config.weak,

@@ -174,6 +174,9 @@ def test_user_file_is_split_for_training(tmp_path: Path) -> None:
     assert not seen["train"] & seen["dev"]
     card = model_card(model, metrics)
     assert "Platt scaling on dev;" in card and "held-out" not in card and "Trained and tuned on" in card
+    in_dev = {k for r in splits["dev"] for k in r["labels"]}
+    missing = model.meta["training_data"]["calibration_without_positives"]
+    assert missing and set(missing) == set(model.keys) - in_dev and f"`{missing[0]}`" in card
 
 
 def test_synthetic_comments_split_between_training_and_calibration() -> None:
@@ -199,6 +202,21 @@ def test_config_from_file_and_overrides(tmp_path: Path) -> None:
     assert (cfg.C, cfg.seed, cfg.char_ngrams, cfg.min_df) == (2.5, 7, None, 3)
     with pytest.raises(ValueError, match="unknown training setting 'colour'"):
         cfg.with_overrides(["colour=red"])
+    # values that would have been misread or crashed later: refused with the setting's name
+    for pair, msg in [
+        ("synthetic=flase", "synthetic: cannot read 'flase' as bool"),
+        ("word_ngrams=1", "word_ngrams: expected a range of two numbers"),
+        ("seed=1.5", "seed: cannot read '1.5' as int"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            cfg.with_overrides([pair])
+    assert cfg.with_overrides(["synthetic=off"]).synthetic is False
+    p.write_text("C = 2\n[train]\nseed = 1\n")
+    with pytest.raises(ValueError, match="outside the \\[train\\] table: C"):
+        TrainConfig.from_file(p)
+    p.write_text("[train]\nmlp_epochs = 2.5\n")
+    with pytest.raises(ValueError, match="mlp_epochs: cannot read 2.5 as int"):
+        TrainConfig.from_file(p)
 
 
 def _subset(data: Path, out: Path, n_train: int, n_dev: int, n_test: int) -> Path:
