@@ -123,6 +123,11 @@ def train(
         write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
     except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
+    _report_new_model(model, metrics, out)
+
+
+def _report_new_model(model, metrics: dict, out: Path) -> None:
+    """What train and ensemble print once the directory is written: warnings, the dev table, the path."""
     missing = model.meta["training_data"].get("calibration_without_positives") or []
     if missing:
         err.print(
@@ -164,15 +169,7 @@ def ensemble(
         write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
     except (DataError, ModelDirError, TaxonomyError, ValueError, OSError) as exc:
         raise fail(str(exc)) from None
-    missing = model.meta["training_data"].get("calibration_without_positives") or []
-    if missing:
-        err.print(
-            f"[yellow]warning:[/] no dev comment carries {len(missing)} keys ({', '.join(missing)}): their scores are"
-            " uncalibrated and their thresholds untuned; add labeled comments with them to dev",
-            highlight=False,
-        )
-    _print_metrics(metrics["dev"], f"dev ({metrics['dev']['n_comments']} comments)")
-    console.print(f"model written to [bold]{out}[/]")
+    _report_new_model(model, metrics, out)
 
 
 @app.command()
