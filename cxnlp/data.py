@@ -24,6 +24,7 @@ import os
 import random
 import re
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -259,9 +260,11 @@ def _delimiter(sample: str, suffix: str) -> str:
 def read_label_studio(path: str | Path, taxonomy: Taxonomy | None = None) -> list[dict[str, Any]]:
     """Read a Label Studio JSON export.
 
-    Choices (``type: choices``) become comment labels; labeled spans
-    (``type: labels``) become labels with their offsets.  The latest
-    annotation of each task is used.
+    Choices (``type: choices``) and taxonomy leaves (``type: taxonomy``)
+    become comment labels; labeled spans (``type: labels``) become labels
+    with their offsets.  The latest annotation of each task is used; tasks
+    without one are skipped (with a warning).  A plain JSON array of
+    ``{"text", "labels"}`` records is read as records.
     """
     taxonomy = taxonomy or Taxonomy.default()
     path = Path(path)
@@ -269,28 +272,41 @@ def read_label_studio(path: str | Path, taxonomy: Taxonomy | None = None) -> lis
         tasks = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(tasks, list):
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise DataError(f"{path}: expected a Label Studio export (a JSON array of tasks)")
-    out = []
+    if tasks and all("data" not in t and "text" in t for t in tasks):
+        # A plain JSON array of {"text", "labels"} records, not a Label Studio export.
+        return [validate_record(r, taxonomy, f"{path}: row {i + 1}") for i, r in enumerate(tasks)]
+    out, unannotated = [], 0
     for n, task in enumerate(tasks, 1):
         data = task.get("data", {})
         text = data.get("text") or next((v for v in data.values() if isinstance(v, str)), None)
         anns = [a for a in task.get("annotations", []) if not a.get("was_cancelled")]
+        if not anns:
+            # Not yet labeled: reading it as "no label applies" would teach the model false negatives.
+            unannotated += 1
+            continue
         labels, spans = [], []
-        if anns:
-            latest = max(anns, key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
-            for res in latest.get("result", []):
-                value = res.get("value", {})
-                for lab in value.get("choices", []):
-                    labels.append(lab)
-                for lab in value.get("labels", []):
-                    labels.append(lab)
-                    if "start" in value and "end" in value:
-                        spans.append({"label": lab, "start": value["start"], "end": value["end"]})
-                        if "text" in value:
-                            spans[-1]["text"] = value["text"]
-        rec = {"id": task.get("id", data.get("id")), "text": text, "labels": sorted(set(labels)), "spans": spans}
+        latest = max(anns, key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
+        for res in latest.get("result", []):
+            value = res.get("value", {})
+            labels += value.get("choices", [])
+            # taxonomy results are paths such as ["Sins of service", "coldness"]: the leaf is the key
+            labels += [p[-1] for p in value.get("taxonomy", []) if p]
+            for lab in value.get("labels", []):
+                labels.append(lab)
+                if "start" in value and "end" in value:
+                    spans.append({"label": lab, "start": value["start"], "end": value["end"]})
+                    if "text" in value:
+                        spans[-1]["text"] = value["text"]
+        task_id = task.get("id", data.get("id"))
+        rec = {"id": f"task-{n}" if task_id is None else task_id, "text": text, "labels": sorted(set(labels))}
+        rec["spans"] = spans
         out.append(validate_record(rec, taxonomy, f"{path}: task {n}"))
+    if unannotated:
+        if not out:
+            raise DataError(f"{path}: none of its {len(tasks)} tasks has an annotation")
+        warnings.warn(f"{path}: {unannotated} tasks without an annotation were skipped", stacklevel=2)
     return out
 
 

@@ -199,6 +199,24 @@ def test_label_studio_export(tmp_path: Path) -> None:
     assert rec["id"] == "7"
     assert rec["labels"] == ["friendliness-", "brush_off", "coldness"]
     assert rec["spans"] == [{"label": "brush_off", "start": 0, "end": 24, "text": "The agent hung up on me."}]
+    # A task nobody annotated yet is skipped (not read as "no label"); taxonomy choices count; no id: numbered.
+    export.append({"data": {"text": "Waited an hour, nobody came."}, "annotations": []})
+    export.append(
+        {
+            "data": {"text": "Nobody at the desk even looked up."},
+            "annotations": [{"result": [{"type": "taxonomy", "value": {"taxonomy": [["Sins", "apathy"]]}}]}],
+        }
+    )
+    p.write_text(json.dumps(export), "utf-8")
+    with pytest.warns(UserWarning, match="1 tasks without an annotation were skipped"):
+        recs = read_label_studio(p)
+    assert [r["id"] for r in recs] == ["7", "task-3"] and recs[1]["labels"] == ["apathy"]
+    p.write_text(json.dumps([{"data": {"text": "Fine."}, "annotations": []}]), "utf-8")
+    with pytest.raises(DataError, match="none of its 1 tasks has an annotation"):
+        read_label_studio(p)
+    # a plain JSON array of records is read as records
+    p.write_text(json.dumps([{"text": "The clerk was rude.", "labels": ["friendliness-"]}]), "utf-8")
+    assert read_label_studio(p)[0]["labels"] == ["friendliness-"]
 
 
 def test_synthetic_training_labels_are_the_writers_joined_with_a_blind_reading(splits) -> None:
