@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from cxnlp.inference import Tagger, join_tag_columns, long_row, wide_row
-from cxnlp.io import InputError, ReadStats, check_encoding, detect_columns, read_chunks, write_chunk
+from cxnlp.io import InputError, ReadStats, check_input, detect_columns, read_chunks, write_chunk
 
 
 @dataclass
@@ -91,13 +91,10 @@ def _tag_chunk(args: tuple[int, pd.DataFrame, str, str, str, str]) -> tuple[int,
 
 def check_spec(spec: JobSpec) -> None:
     """Refuse, in one line, what would fail later or destroy data: a missing input, an unknown
-    encoding, or an output that is the input itself."""
-    if spec.input != "-":
-        if not Path(spec.input).is_file():
-            raise InputError(f"{spec.input}: no such file")
-        if Path(spec.out).resolve() == Path(spec.input).resolve():
-            raise InputError(f"{spec.out}: the output would overwrite the input; choose another --out")
-    check_encoding(spec.encoding, spec.encoding_errors)
+    encoding, or an output that is the input itself (before the resume fingerprint stats the input)."""
+    check_input(spec.input, spec.encoding, spec.encoding_errors)
+    if spec.input != "-" and Path(spec.out).resolve() == Path(spec.input).resolve():
+        raise InputError(f"{spec.out}: the output would overwrite the input; choose another --out")
 
 
 def _fingerprint(spec: JobSpec) -> str:

@@ -88,8 +88,11 @@ def input_format(path: str, fmt: str | None = None) -> tuple[str, bool]:
     )
 
 
-def check_encoding(encoding: str, errors: str) -> None:
-    """A one-line error for an unknown --encoding or --encoding-errors, before any work starts."""
+def check_input(path: str, encoding: str, errors: str) -> None:
+    """A one-line error for a missing input file or an unknown --encoding / --encoding-errors,
+    before any work starts."""
+    if path != "-" and not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
     import codecs
 
     try:
@@ -146,9 +149,7 @@ def read_chunks(
     """Yield the input as DataFrames of at most ``chunk_size`` rows (all columns as read)."""
     stats = stats if stats is not None else ReadStats()
     kind, gz = input_format(path, fmt)
-    if path != "-" and not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
-    check_encoding(encoding, encoding_errors)
+    check_input(path, encoding, encoding_errors)
     try:
         if kind in ("csv", "tsv"):
             yield from _read_csv(path, gz, kind, chunk_size, encoding, encoding_errors, stats)
