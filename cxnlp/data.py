@@ -300,8 +300,12 @@ def read_label_studio(path: str | Path, taxonomy: Taxonomy | None = None) -> lis
                     if "text" in value:
                         spans[-1]["text"] = value["text"]
         task_id = task.get("id", data.get("id"))
-        rec = {"id": f"task-{n}" if task_id is None else task_id, "text": text, "labels": sorted(set(labels))}
-        rec["spans"] = spans
+        rec = {
+            "id": f"task-{n}" if task_id is None else task_id,
+            "text": text,
+            "labels": sorted(set(labels)),
+            "spans": spans,
+        }
         out.append(validate_record(rec, taxonomy, f"{path}: task {n}"))
     if unannotated:
         if not out:
