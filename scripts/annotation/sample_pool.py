@@ -120,11 +120,20 @@ def main() -> None:
         action="store_true",
         help="draw a third round (train-only data) excluding pool.jsonl and pool_round2.jsonl",
     )
+    ap.add_argument(
+        "--round4",
+        type=Path,
+        default=None,
+        metavar="MODEL",
+        help="draw a fourth round (train-only data) where MODEL is unsure, excluding every earlier pool",
+    )
     args = ap.parse_args()
     if args.round2 is not None:
         return round2(args)
     if args.round3:
         return round3(args)
+    if args.round4:
+        return round4(args)
     rng = random.Random(args.seed)
     pool: dict[str, dict] = {}
     corpora = {name: read_corpus(args.corpora, name) for name in CORPORA}
@@ -250,6 +259,89 @@ def round3(args) -> None:
             rows[r["id"]] = {**r, "strategy": f"kw3:{label}"}
         print(f"{label}: {len(hits)} candidates")
     write_round(rows, rng, args.out.with_name("pool_round3.jsonl"))
+
+
+# Round 4 (session 13): uncertainty sampling.  After three rounds of keyword slices, the comments that
+# teach the model most are the ones it cannot decide: per key, half the quota comes from comments whose
+# calibrated score sits near the key's decision threshold (within 1.5 in log-odds), half from comments
+# that match the key's cues but score below that band (what the model misses).  Quotas favour the keys
+# with the lowest dev F1 and the frequent keys whose precision is lowest (professionalism-, expertise-,
+# responsiveness-, brush_off); earlier rounds used up the cues of the rarest keys (no comment left in the
+# corpora says "enthusiastic", "patient" or "condescending"), so those get what the model's scores find.
+# A random slice keeps the natural share of comments with no label.
+QUOTA_R4: dict[str, int] = {
+    "proactivity+": 40,
+    "proactivity-": 50,
+    "expertise+": 45,
+    "expertise-": 70,
+    "passion+": 20,
+    "passion-": 20,
+    "empathy+": 45,
+    "empathy-": 40,
+    "patience+": 20,
+    "patience-": 50,
+    "attentiveness-": 50,
+    "professionalism-": 80,
+    "problem_solving+": 40,
+    "problem_solving-": 40,
+    "responsiveness+": 30,
+    "responsiveness-": 60,
+    "apathy": 40,
+    "brush_off": 60,
+    "condescension": 30,
+    "robotism": 30,
+    "rulebook": 55,
+    "runaround": 45,
+}
+RANDOM_R4 = {"hotel_reviews_515k": 100, "cfpb_narratives": 60}
+BAND = 1.5
+
+
+def round4(args) -> None:
+    import numpy as np
+
+    from cxnlp import Tagger
+
+    rng = random.Random(args.seed + 4)
+    taken = {
+        json.loads(line)["id"]
+        for f in ("pool.jsonl", "pool_round2.jsonl", "pool_round3.jsonl")
+        for line in args.out.with_name(f).open(encoding="utf-8")
+    }
+    free = [r for name in CORPORA for r in read_corpus(args.corpora, name) if r["id"] not in taken]
+    tagger = Tagger.load(args.round4)
+    model = tagger.model
+    probs = np.clip(tagger.predict_proba([r["text"] for r in free]), 1e-6, 1 - 1e-6)
+    logit = np.log(probs / (1 - probs))
+    rows: dict[str, dict] = {}
+    for name in CORPORA:
+        rs = [r for r in free if r["source"] == name]
+        for r in rng.sample(rs, RANDOM_R4[name]):
+            rows[r["id"]] = {**r, "strategy": "random4"}
+    for label, quota in QUOTA_R4.items():
+        j = model.index[label]
+        t = float(model.thresholds[j])
+        near = np.abs(logit[:, j] - np.log(t / (1 - t))) <= BAND
+        low = logit[:, j] < np.log(t / (1 - t)) - BAND
+        cues = "|".join(c[label] for c in (CUES, CUES_R2) if label in c)
+        cue = [bool(cues) and re.search(cues, r["text"], re.IGNORECASE) is not None for r in free]
+        band = [i for i in np.flatnonzero(near) if free[i]["id"] not in rows]
+        missed = [i for i in np.flatnonzero(low) if free[i]["id"] not in rows and cue[i]]
+        got = 0
+        # Half near the threshold, half missed; a short list leaves its share to the other, and where
+        # both run short (the rarest keys) cued comments the model already tags fill the rest: read,
+        # they confirm positives or expose false ones.
+        for strategy, want in (("unsure4", quota // 2), ("missed4", quota), ("unsure4", quota), ("cued4", quota)):
+            if strategy == "cued4":
+                pool = [i for i in range(len(free)) if cue[i]]
+            else:
+                pool = band if strategy == "unsure4" else missed
+            pool = [i for i in pool if free[i]["id"] not in rows]
+            for i in rng.sample(pool, max(0, min(want - got, len(pool)))):
+                rows[free[i]["id"]] = {**free[i], "strategy": f"{strategy}:{label}"}
+                got += 1
+        print(f"{label}: {len(band)} near the threshold, {len(missed)} cued below it, {got} drawn")
+    write_round(rows, rng, args.out.with_name("pool_round4.jsonl"))
 
 
 if __name__ == "__main__":
