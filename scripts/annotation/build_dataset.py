@@ -47,6 +47,8 @@ SYNTHETIC_ROUNDS = {
 # round 6 (session 9) lowered ood_dev F1 with both seeds when trained on, and its 42 domains are ones
 # no training writer used, so it measures out-of-domain quality on a much wider spread than ood_*.
 EVAL_ROUNDS = {6}
+# Gold rounds drawn after the splits were fixed (pool_round3.jsonl, pool_round4.jsonl): train only.
+LATE_ROUNDS = (3, 4)
 
 
 def round_of(writer: str) -> int:
@@ -115,9 +117,14 @@ def main(readers: list[str] | None = None) -> None:
     tax = Taxonomy.default()
     keys = list(tax.keys)
     pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
-    # Round 3 came after the splits were fixed and goes to train only, so that dev and test stay
+    # Rounds 3 and 4 came after the splits were fixed and go to train only, so that dev and test stay
     # byte-identical and every earlier figure stays comparable.
-    round3 = {r["id"]: r for r in read(ANN / "pool_round3.jsonl")} if (ANN / "pool_round3.jsonl").exists() else {}
+    late_rounds = {
+        n: {r["id"]: r for r in read(ANN / f"pool_round{n}.jsonl")}
+        for n in LATE_ROUNDS
+        if (ANN / f"pool_round{n}.jsonl").exists()
+    }
+    round3 = {i: r for rows in late_rounds.values() for i, r in rows.items()}
     pool.update(round3)
     primary: dict[str, dict] = {}
     second: dict[str, dict] = {}
@@ -134,7 +141,10 @@ def main(readers: list[str] | None = None) -> None:
     # ------------------------------------------------------------ agreement
     both = sorted((set(primary) & set(second)) - set(round3))
     agreement = agreement_study(primary, second, adjudicated, both, keys)
-    agreement3 = agreement_study(primary, second, adjudicated, sorted(set(primary) & set(second) & set(round3)), keys)
+    late_agreement = {
+        n: agreement_study(primary, second, adjudicated, sorted(set(primary) & set(second) & set(rows)), keys)
+        for n, rows in late_rounds.items()
+    }
 
     # ------------------------------------------------------------- records
     records, skipped = [], 0
@@ -227,13 +237,16 @@ def main(readers: list[str] | None = None) -> None:
         "per_label": {k: {s: counts[s][k] for s in PROPORTIONS} for k in keys},
         "agreement": agreement,
     }
-    stats["round3"] = {
-        "annotated": len(late),
-        "kept_in_train": len(kept3),
-        "dropped_as_duplicates": len(late) - len(kept3),
-        "per_label": dict(Counter(lab for r in kept3 for lab in r["labels"])),
-        "agreement": agreement3,
-    }
+    for n, rows in late_rounds.items():
+        kept = [r for r in kept3 if r["id"] in rows]
+        annotated = sum(r["id"] in rows for r in late)
+        stats[f"round{n}"] = {
+            "annotated": annotated,
+            "kept_in_train": len(kept),
+            "dropped_as_duplicates": annotated - len(kept),
+            "per_label": dict(Counter(lab for r in kept for lab in r["labels"])),
+            "agreement": late_agreement[n],
+        }
     stats["synthetic"] = synthetic_sets(keys, readers)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
@@ -408,15 +421,21 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         f1 = "n/a" if v["f1"] is None else f"{v['f1']:.3f}"
         kp = "n/a" if v["kappa"] is None else f"{v['kappa']:.3f}"
         arows.append(f"| `{k}` | {v['a']} | {v['b']} | {f1} | {kp} |")
-    r3 = stats["round3"]
+    late = {
+        f"r{n}_{field}": value
+        for n in LATE_ROUNDS
+        for field, value in (
+            ("annotated", stats[f"round{n}"]["annotated"]),
+            ("random", stats["sampling"].get(f"random{n}", 0)),
+            ("kept", stats[f"round{n}"]["kept_in_train"]),
+            ("dropped", stats[f"round{n}"]["dropped_as_duplicates"]),
+            ("agree_n", stats[f"round{n}"]["agreement"]["comments"]),
+            ("agree_micro", stats[f"round{n}"]["agreement"].get("micro_f1")),
+            ("agree_exact", stats[f"round{n}"]["agreement"].get("exact_match")),
+        )
+    }
     card = template.format(
-        r3_annotated=r3["annotated"],
-        r3_random=stats["sampling"].get("random3", 0),
-        r3_kept=r3["kept_in_train"],
-        r3_dropped=r3["dropped_as_duplicates"],
-        r3_agree_n=r3["agreement"]["comments"],
-        r3_agree_micro=r3["agreement"].get("micro_f1"),
-        r3_agree_exact=r3["agreement"].get("exact_match"),
+        **late,
         total=stats["total"],
         train=stats["comments"]["train"],
         dev=stats["comments"]["dev"],
