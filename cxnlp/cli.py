@@ -88,6 +88,16 @@ def train(
     data: Annotated[
         str | None, typer.Option("--data", help="Labeled data: split dir, CSV, JSONL or Label Studio JSON.")
     ] = None,
+    add_data: Annotated[
+        str | None,
+        typer.Option("--add-data", help="Your labeled file, added to --data (default: the project's data)."),
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", help="Column holding the comment in labeled CSV/JSONL.")
+    ] = None,
+    labels_column: Annotated[
+        str | None, typer.Option("--labels-column", help="Column holding the ;-separated keys (default: labels).")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Training settings (TOML or JSON).")] = None,
     family: Annotated[str | None, typer.Option("--family", help="fast or encoder.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (same seed, same data: same model).")] = None,
@@ -104,7 +114,9 @@ def train(
 
     --data takes a split directory (train.jsonl and dev.jsonl, as data/annotated), or one CSV/TSV, JSONL or
     Label Studio JSON file, split 80/20 into train and dev (identical comments kept on one side). Without
-    --data the project's annotated data is used. The directory is written only when training has finished.
+    --data the project's annotated data is used. --add-data adds your labeled file to it: 80 % of your
+    comments join train, 20 % join dev (so scores and thresholds fit your domain too), and comments already
+    in the data are left out. The directory is written only when training has finished.
     """
     from cxnlp.data import DataError
     from cxnlp.modelcard import model_card
@@ -116,7 +128,16 @@ def train(
     try:
         check_new_model_dir(out, overwrite)
         cfg = TrainConfig.from_file(config) if config else TrainConfig()
-        given = {"data": data, "family": family, "seed": seed, "distill": distill, "weak": weak}
+        given = {
+            "data": data,
+            "add_data": add_data,
+            "text_column": text_column,
+            "labels_column": labels_column,
+            "family": family,
+            "seed": seed,
+            "distill": distill,
+            "weak": weak,
+        }
         cfg = cfg.updated({k: v for k, v in given.items() if v is not None}).with_overrides(set_ or [])
         model, metrics, splits = run_training(cfg, log=lambda m: err.print(m, highlight=False))
         model.meta["name"] = out.name

@@ -28,6 +28,7 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         "## Training",
         f"- family: `{model.family}`, seed {meta.get('seed')}",
         f"- data: {data.get('source')} ({data.get('comments')}), sha256 `{str(data.get('sha256', ''))[:16]}…`",
+        *_added_line(data.get("added")),
         f"- distillation data: {data.get('distill') or 'none'}"
         + (f", sha256 `{data['distill_sha256'][:16]}…`" if data.get("distill_sha256") else ""),
         f"- calibration: per-label Platt scaling on {_calibration_data(cfg, data)}; thresholds: per-label F1-optimal"
@@ -76,6 +77,12 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
             f"- Trained and tuned on {data.get('source')} alone ({comments}); the figures above are on its own",
             "  dev split, so comments unlike those are untested by them. Keys with few or no positives in dev keep",
             "  uncalibrated scores or thresholds fitted on a handful of comments: the least reliable.",
+        ]
+    if data.get("added"):
+        lines += [
+            f"- {data['added']['source']} adds {data['added']['dev']} comments to dev: the dev figures above mix",
+            "  them with the other dev comments; score them alone with `cxnlp evaluate MODEL --data FILE`",
+            "  on comments of that domain the model has not seen.",
         ]
     if data.get("synthetic"):
         n, read = (data.get("comments") or {}).get("train_synthetic", 0), data.get("synthetic_read_blind")
@@ -154,3 +161,12 @@ def _members(members: list[dict[str, Any]]) -> list[str]:
         for m in members
     ]
     return lines + [""]
+
+
+def _added_line(added: dict[str, Any] | None) -> list[str]:
+    if not added:
+        return []
+    return [
+        f"- added data: {added['source']}, {added['train']} comments to train and {added['dev']} to dev,"
+        f" sha256 `{added['sha256'][:16]}…`"
+    ]

@@ -32,6 +32,7 @@ from cxnlp.data import (
     iterative_stratification,
     label_matrix,
     load_records,
+    normalize,
     read_jsonl,
     read_labeled,
 )
@@ -49,6 +50,11 @@ class TrainConfig:
     family: str = "fast"
     seed: int = 0
     data: str | None = None  # dataset dir (train/dev/test.jsonl), labeled file, or None for the bundled data
+    # a labeled file added to `data` (the bundled data by default): 80 % to train, 20 % to dev, so that the
+    # scores and thresholds also fit the user's domain; comments already in `data` are dropped
+    add_data: str | None = None
+    text_column: str | None = None  # of labeled CSV/JSONL files (None: found by name, as `cxnlp tag` does)
+    labels_column: str = "labels"
     taxonomy: str | None = None  # taxonomy TOML; None = the default taxonomy
     max_segment_chars: int = 400
     span_examples: bool = True  # also train on the exact evidence quotes
@@ -271,22 +277,42 @@ def add_soft_examples(ex: Examples, path: str | Path, keys: Sequence[str], weigh
 
 
 # ------------------------------------------------------------------ training
-def load_training_data(config: TrainConfig, taxonomy: Taxonomy) -> dict[str, list[dict[str, Any]]]:
-    """Splits to train on: the project's dataset, a split directory, or one file split 80/20."""
+# A labeled file's dev share is drawn with a fixed seed, not the training seed: models trained with
+# different seeds on the same file are then calibrated on the same comments and can be compared or ensembled.
+FILE_SPLIT_SEED = 13
+
+
+def load_training_data(config: TrainConfig, taxonomy: Taxonomy, log=None) -> dict[str, list[dict[str, Any]]]:
+    """Splits to train on: the project's dataset, a split directory, or one file split 80/20; plus
+    ``config.add_data`` split 80/20 into train and dev."""
     if config.data is None:
-        return load_records(None, taxonomy)
-    path = Path(config.data)
-    if path.is_dir() and (path / "train.jsonl").exists():
-        return load_records(path, taxonomy)
-    records = read_labeled(path, taxonomy)
+        splits = load_records(None, taxonomy)
+    elif Path(config.data).is_dir() and (Path(config.data) / "train.jsonl").exists():
+        splits = load_records(config.data, taxonomy)
+    else:
+        splits = split_file(read_labeled(config.data, taxonomy, config.text_column, config.labels_column), config.data)
+    if config.add_data:
+        seen = {normalize(r["text"]) for rows in splits.values() for r in rows}
+        records = read_labeled(config.add_data, taxonomy, config.text_column, config.labels_column)
+        # A comment that is already in the data (in its test split, say) must not be trained on again.
+        fresh = [{**r, "added": True} for r in records if normalize(r["text"]) not in seen]
+        if log and len(fresh) < len(records):
+            log(f"{config.add_data}: {len(records) - len(fresh)} comments already in the data left out")
+        extra = split_file(fresh, config.add_data)
+        splits = {**splits, "train": splits["train"] + extra["train"], "dev": splits["dev"] + extra["dev"]}
+    return splits
+
+
+def split_file(records: list[dict[str, Any]], path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """One labeled file's comments as train (80 %) and dev (20 %), stratified over the labels."""
     if len(records) < 10:
         raise DataError(f"{path}: only {len(records)} labeled comments; need at least 10 to train and tune")
-    # Identical comments (after whitespace and case) stay on one side: a copy in dev of a train comment
-    # would inflate dev F1 and bias the thresholds tuned there.
+    # Identical comments (up to case, accents, punctuation and spacing) stay on one side: a copy in dev
+    # of a train comment would inflate dev F1 and bias the thresholds tuned there.
     group_of: dict[str, int] = {}
-    groups = [group_of.setdefault(" ".join(r["text"].lower().split()), len(group_of)) for r in records]
+    groups = [group_of.setdefault(normalize(r["text"]), len(group_of)) for r in records]
     assign = iterative_stratification(
-        [r["labels"] for r in records], {"train": 0.8, "dev": 0.2}, seed=config.seed, groups=groups
+        [r["labels"] for r in records], {"train": 0.8, "dev": 0.2}, seed=FILE_SPLIT_SEED, groups=groups
     )
     return {s: [r for r, a in zip(records, assign, strict=True) if a == s] for s in ("train", "dev")}
 
@@ -363,7 +389,7 @@ def train(config: TrainConfig, log=print) -> tuple[CXModel, dict[str, Any], dict
     """
     seed_everything(config.seed)
     taxonomy = Taxonomy.load(config.taxonomy)
-    splits = load_training_data(config, taxonomy)
+    splits = load_training_data(config, taxonomy, log)
     segmenter = Segmenter(max_chars=config.max_segment_chars)
     # every labeled comment (evaluation and synthetic splits included) is kept out of the weak data
     labeled = [r for rows in splits.values() for r in rows]
@@ -419,6 +445,7 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
                 "source": config.data or BUNDLED_DATA,
                 "sha256": data_hash(train_records(config, splits)),
                 "comments": {s: len(v) for s, v in splits.items()},
+                "added": _added(config, splits),
                 "synthetic": config.synthetic and "train_synthetic" in splits,
                 # synthetic comments whose labels join a blind reader's to the writer's ("writer+reader")
                 "synthetic_read_blind": sum("+" in r.get("annotator", "") for r in splits.get("train_synthetic", [])),
@@ -437,8 +464,19 @@ def finish(model: CXModel, config: TrainConfig, splits: dict[str, list[dict]]):
     return model, {"dev": evaluate_records(model, dev)}, splits
 
 
+def _added(config: TrainConfig, splits: dict[str, list[dict]]) -> dict[str, Any] | None:
+    """Where the comments of ``add_data`` went, for the config and the model card."""
+    if not config.add_data:
+        return None
+    return {
+        "source": config.add_data,
+        "sha256": sha256_file(Path(config.add_data)),
+        **{s: sum(bool(r.get("added")) for r in splits[s]) for s in ("train", "dev")},
+    }
+
+
 # train_config fields that decide what a model was calibrated on (and so kept out of its training)
-_CALIBRATION_FIELDS = ("data", "synthetic", "synthetic_calibration")
+_CALIBRATION_FIELDS = ("data", "add_data", "text_column", "labels_column", "synthetic", "synthetic_calibration")
 
 
 def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = None, log=print):
@@ -462,7 +500,7 @@ def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = N
         )
     config = TrainConfig().updated({k: v for k, v in settings[0].items() if v is not None})
     ensemble = EnsembleModel(members, weights)
-    splits = load_training_data(config, ensemble.taxonomy)
+    splits = load_training_data(config, ensemble.taxonomy, log)
     cal = calibration_records(config, splits)
     log(f"calibrating the ensemble of {len(members)} on {len(cal)} comments")
     fit_calibration(ensemble, cal)
@@ -482,6 +520,7 @@ def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = N
             "training_data": {
                 "source": config.data or BUNDLED_DATA,
                 "comments": {s: len(v) for s, v in splits.items()},
+                "added": _added(config, splits),
                 "calibration": {"dev": len(splits["dev"]), "synthetic": len(cal) - len(splits["dev"])},
             },
             "created_with": f"cxnlp {__version__}",

@@ -85,3 +85,35 @@ def test_evaluate_unknown_split_is_a_one_line_error() -> None:
     result = runner.invoke(app, ["evaluate", str(model), "--split", "foo", "--no-baselines"])
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == 1 and len(lines) == 1 and "'foo'" in lines[0] and "ood_wide_test" in lines[0]
+
+
+def test_train_adds_a_users_file_to_the_data(small_data: Path, tmp_path: Path) -> None:
+    """--add-data: the user's comments join train and dev; a comment the data already has (here one of its
+    test comments, in other case and spacing) is left out; custom column names are read."""
+    import csv
+
+    from cxnlp.data import load_records
+
+    base = load_records(small_data)
+    mine = [r for r in load_records()["dev"][1::3] if r["text"] not in {x["text"] for x in base["dev"]}][:60]
+    leaked = base["test"][0]
+    f = tmp_path / "survey.csv"
+    with f.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Verbatim", "Tags"])
+        w.writerows([r["text"], ";".join(r["labels"])] for r in mine)
+        w.writerow(["  " + leaked["text"].upper(), ";".join(leaked["labels"])])
+    out = tmp_path / "m"
+    args = ["train", "--data", str(small_data), "--add-data", str(f), "--text-column", "Verbatim"]
+    args += ["--labels-column", "Tags", "--out", str(out), "--set", "hidden=0", "--set", "static_dim=0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "1 comments already in the data left out" in result.output
+    cfg = json.loads((out / "config.json").read_text())
+    added = cfg["training_data"]["added"]
+    assert added["train"] + added["dev"] == len(mine) and 8 <= added["dev"] <= 16
+    comments = cfg["training_data"]["comments"]
+    assert comments["train"] == len(base["train"]) + added["train"]
+    assert comments["dev"] == len(base["dev"]) + added["dev"]
+    assert cfg["train_config"]["add_data"] == str(f) and cfg["train_config"]["text_column"] == "Verbatim"
+    assert f"{added['dev']} to dev" in (out / "README.md").read_text()
