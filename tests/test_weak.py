@@ -410,6 +410,23 @@ def test_weak_label_cli_on_a_real_file(tmp_path: Path, repo: Path) -> None:
     assert "data:image/png;base64," in page and "friendly_staff.v1" in page
 
 
+def test_weak_label_with_a_small_dev_tags_nothing_without_evidence(tmp_path: Path, repo: Path) -> None:
+    """A 60-comment --dev leaves most keys with no present vote there; their expected-F1 thresholds used to
+    fall to the grid's floor, under the probability of comments with no evidence (the gate's estimate), and
+    164 of these 300 comments got proactivity+ and patience- with no quote."""
+    dev = tmp_path / "dev60.jsonl"
+    dev.write_text("".join((repo / "data" / "annotated" / "dev.jsonl").read_text().splitlines(True)[:60]))
+    out = tmp_path / "weak.jsonl"
+    sample = repo / "data" / "sample_comments.csv"
+    result = runner.invoke(app, ["weak-label", str(sample), "--out", str(out), "--dev", str(dev)])
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out)
+    tags = [(k, {sp["label"] for sp in r["spans"]}) for r in rows for k in r["labels"]]
+    unquoted = [k for k, quoted in tags if k not in quoted]
+    assert len(tags) > 50 and len(unquoted) < 0.1 * len(tags)
+    assert max(len(r["labels"]) for r in rows) <= 8
+
+
 def test_weak_label_cli_errors_are_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["weak-label", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 1
