@@ -32,10 +32,8 @@ DISTILL = Path("data/distill/encoder_corpus.jsonl.gz")
 def corpus_segments(segmenter: Segmenter) -> list[str]:
     """Every segment of the corpora's comments, less every comment ever offered to annotators."""
     pooled = set()
-    for f in ("pool.jsonl", "pool_round2.jsonl", "pool_round3.jsonl"):  # every comment offered to annotators
-        p = Path("data/annotation") / f
-        if p.exists():
-            pooled |= {json.loads(line)["id"] for line in p.open(encoding="utf-8")}
+    for p in sorted(Path("data/annotation").glob("pool*.jsonl")):  # every round's comments offered to annotators
+        pooled |= {json.loads(line)["id"] for line in p.open(encoding="utf-8")}
     out, seen = [], set()
     for f in sorted(CORPORA.glob("*/*.jsonl.gz")):
         with gzip.open(f, "rt", encoding="utf-8") as fh:

@@ -3,6 +3,8 @@
 200 Booking.com hotel reviews and 100 CFPB complaint narratives (at most
 1,500 characters), drawn with a fixed seed from comments that are *not* in
 the annotation pool, so the demo never shows labeled evaluation text.
+Rounds 3 and 4 (train only) drew from the corpora later without excluding
+the sample, so 33 of its comments are now in train, none in dev or test.
 """
 
 from __future__ import annotations
