@@ -379,7 +379,7 @@ def test_lf_summary_coverage_overlap_conflict() -> None:
 def test_weak_label_cli_on_a_real_file(tmp_path: Path, repo: Path) -> None:
     out = tmp_path / "weak.jsonl"
     report = tmp_path / "report.html"
-    sample = repo / "data" / "sample_comments.csv"  # 300 real comments, none in dev or test (33 joined train in rounds 3-4)
+    sample = repo / "data" / "sample_comments.csv"  # 300 real comments, none in dev or test (33 in train)
     result = runner.invoke(
         app,
         [
