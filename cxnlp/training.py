@@ -491,7 +491,9 @@ def fit_ensemble(members: Sequence[CXModel], weights: Sequence[float] | None = N
     from cxnlp.evaluation import evaluate_records
     from cxnlp.models.ensemble import EnsembleModel
 
-    settings = [{f: m.meta.get("train_config", {}).get(f) for f in _CALIBRATION_FIELDS} for m in members]
+    # A setting a member's config lacks (saved by an older cxnlp) had its default then.
+    defaults = TrainConfig().to_dict()
+    settings = [{f: m.meta.get("train_config", {}).get(f, defaults[f]) for f in _CALIBRATION_FIELDS} for m in members]
     if any(s != settings[0] for s in settings[1:]):
         raise ValueError(
             "ensemble members were calibrated on different data ("

@@ -94,6 +94,16 @@ def test_members_calibrated_on_other_data_are_refused(members) -> None:
         EnsembleModel([fast])
 
 
+def test_a_member_saved_before_a_setting_existed_counts_as_its_default(members) -> None:
+    # Session 12's models have no add_data / text_column / labels_column in their saved settings; they were
+    # calibrated on what those settings' defaults give and must still combine with today's models.
+    fast, enc = (CXModel.load(p) for p in members)
+    for name in ("add_data", "text_column", "labels_column"):
+        enc.meta["train_config"].pop(name)
+    model, metrics = fit_ensemble([fast, enc], log=lambda m: None)
+    assert metrics["dev"]["n_comments"] == len(load_records(fast.meta["train_config"]["data"])["dev"])
+
+
 def test_a_pickle_inside_a_member_is_refused(ensemble_dir, tmp_path: Path) -> None:
     import shutil
 
