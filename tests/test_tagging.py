@@ -77,12 +77,28 @@ def test_pickle_threads_and_frame(tagger: Tagger, sample) -> None:
 
 
 def test_long_evidence_in_a_100k_character_comment(tagger: Tagger) -> None:
+    from cxnlp.models.model import DOC_WINDOW
+
     # Filler: real comments that carry no label (an export cell that glued many together).
     filler = [r["text"] for r in load_records()["train"] if not r["labels"]]
-    text = "\n".join(filler)[:100_000] + "\nThe agent hung up on me twice."
+    sentence = "The agent hung up on me twice."
+    text = "\n".join(filler)[:100_000] + "\n" + sentence
     assert len(text) > 100_000
-    r = tagger.tag(text)
-    hang = [t for t in r.tags if t.key == "brush_off"]
+    # The comment is scored window by window (DOC_WINDOW characters of consecutive segments), so the 97,500
+    # characters before the sentence's window cannot lower its score: the 100k comment scores at least what
+    # its last window scores alone. (Whether the window's own filler drowns the sentence is the model's
+    # business: the session-11 and session-13 defaults tag it in 7 and 6 of 10 shuffles of this filler.)
+    segs = tagger.model.segment([text])[0]
+    first = 0  # the last window, cut from the start as CXModel.pooled_scores cuts them
+    for i in range(1, len(segs)):
+        if segs[i].end - segs[first].start > DOC_WINDOW:
+            first = i
+    window = text[segs[first].start :]
+    whole = tagger.tag(text)
+    assert whole.scores["brush_off"] >= tagger.tag(window).scores["brush_off"] - 1e-4
+    # Said three times, the sentence outweighs its window's filler: tagged, its evidence found in the whole text.
+    text = "\n".join(filler)[:100_000] + "\n" + "\n".join([sentence] * 3)
+    hang = [t for t in tagger.tag(text).tags if t.key == "brush_off"]
     assert hang and text[hang[0].start : hang[0].end] == hang[0].evidence and "hung up" in hang[0].evidence
 
 
