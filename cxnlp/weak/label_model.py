@@ -111,6 +111,11 @@ class KeyModel:
             lo += (lt[m, 1, obs] - lt[m, 0, obs]).sum(axis=1)
         return lo
 
+    def gate_log_odds(self) -> float:
+        """The log-odds given where a gate rules the key out."""
+        p = min(max(self.gate_prob, 1e-6), 1 - 1e-6)
+        return float(np.log(p) - np.log1p(-p))
+
     def lf_stats(self) -> list[dict[str, Any]]:
         """Per source: estimated P(present|y=1), P(present|y=0), precision of its present votes."""
         out = []
@@ -346,8 +351,7 @@ class LabelModel:
         for k_i, key in enumerate(self.keys):
             km = self.models[key]
             out[:, k_i] = km.log_odds(_observations(votes, km.sources, km.related))
-            p = min(max(km.gate_prob, 1e-6), 1 - 1e-6)
-            out[votes.gated(key), k_i] = np.log(p) - np.log1p(-p)
+            out[votes.gated(key), k_i] = km.gate_log_odds()
         return out
 
     def predict_proba(self, votes: Votes, calibrated: bool = True, implications: bool = True) -> np.ndarray:
@@ -377,8 +381,7 @@ class LabelModel:
         for j, k in enumerate(self.keys):
             km = self.models[k]
             lo[0, j] = km.log_odds(np.zeros((1, km.theta.shape[0]), np.int8))[0]
-            p = min(max(km.gate_prob, 1e-6), 1 - 1e-6)
-            lo[1, j] = np.log(p) - np.log1p(-p)
+            lo[1, j] = km.gate_log_odds()
         if self.calibrator is not None:
             return self.calibrator.transform(lo).max(axis=0)
         return (1 / (1 + np.exp(-np.clip(lo, -40, 40)))).max(axis=0)
