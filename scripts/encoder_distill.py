@@ -62,11 +62,12 @@ def distill_rows(model: CXModel, texts: list[str], logits: np.ndarray) -> list[d
     Also used by ``scripts/gpu/encoder_pipeline.py assemble`` on logits scored on a GPU.
     """
     probs = model.calibrator.transform(np.asarray(logits, dtype=np.float64))
-    return [
-        {"text": t, "probs": {k: round(float(v), 3) for k, v in zip(model.keys, p, strict=True) if v >= 0.005}}
-        for t, p in zip(texts, probs, strict=True)
-        if kept(t, p)
-    ]
+    return [distill_row(model.keys, t, p) for t, p in zip(texts, probs, strict=True) if kept(t, p)]
+
+
+def distill_row(keys: list[str], text: str, probs: np.ndarray) -> dict:
+    """One ``cxnlp train --distill`` row: the segment and its keys' probabilities of 0.005 or more."""
+    return {"text": text, "probs": {k: round(float(v), 3) for k, v in zip(keys, probs, strict=True) if v >= 0.005}}
 
 
 def main() -> None:

@@ -13,11 +13,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from cxnlp.data import write_jsonl
 from cxnlp.models.model import CXModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from encoder_distill import distill_row  # noqa: E402
 
 
 def main() -> None:
@@ -30,10 +35,7 @@ def main() -> None:
     with gzip.open(args.segments, "rt", encoding="utf-8") as fh:
         texts = [json.loads(line)["text"] for line in fh]
     probs = np.vstack([model.predict_proba(texts[i : i + 2048]) for i in range(0, len(texts), 2048)])
-    rows = [
-        {"text": t, "probs": {k: round(float(v), 3) for k, v in zip(model.keys, p, strict=True) if v >= 0.005}}
-        for t, p in zip(texts, probs, strict=True)
-    ]
+    rows = [distill_row(model.keys, t, p) for t, p in zip(texts, probs, strict=True)]
     write_jsonl(args.out, rows)
     print(f"{len(rows)} segments -> {args.out}")
 
