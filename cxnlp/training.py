@@ -109,6 +109,9 @@ class TrainConfig:
     # embeddings and this many lower transformer layers stay frozen (the affordable fine-tuning on a CPU)
     freeze_layers: int = 0
     head_learning_rate: float | None = None  # the classification head's; None: learning_rate
+    # the fine-tuned weights as stored ("float16": half the size; the model is rounded to it before dev
+    # calibration, so its metrics describe the saved model)
+    weights_dtype: str = "float16"
     device: str | None = None  # None: cuda when available
 
     # ---------------------------------------------------------- construction
@@ -136,7 +139,7 @@ class TrainConfig:
         for name, raw in values.items():
             if name not in fields:
                 raise ValueError(f"{source}: unknown training setting {name!r} (known: {', '.join(fields)})")
-            setattr(out, name, _coerce(raw, getattr(self, name), fields[name].type, f"{source}: {name}"))
+            setattr(out, name, _coerce(raw, fields[name].type, f"{source}: {name}"))
         return out
 
     def with_overrides(self, pairs: Sequence[str]) -> TrainConfig:
@@ -152,7 +155,7 @@ class TrainConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
-def _coerce(raw: Any, current: Any, annotation: Any, where: str) -> Any:
+def _coerce(raw: Any, annotation: Any, where: str) -> Any:
     """A setting's value from a file (typed) or the command line (text), checked against the field's type."""
     text = str(annotation)
     if raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null", "")):

@@ -284,6 +284,47 @@ def test_encoder_freezes_lower_layers_and_weights_rare_positives(small_data, tin
         )
 
 
+def test_encoder_stores_only_what_fine_tuning_changed_over_a_verified_backbone(
+    small_data, tiny_bert, tmp_path: Path
+) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    d = _subset(small_data, tmp_path / "d", 40, 20, 5)
+    backbone = shutil.copytree(tiny_bert, tmp_path / "backbone")
+    cfg = TrainConfig(
+        family="encoder", data=str(d), backbone=str(backbone), epochs=1, batch_size=16, max_length=48,
+        device="cpu", freeze_layers=1,
+    )  # fmt: skip
+    model, metrics, _ = train(cfg, log=lambda m: None)
+    out = model.save(tmp_path / "enc", metrics=metrics)
+    stored = load_file(str(out / "model.safetensors"))
+    # the frozen embeddings and layer 0 come from the backbone; layer 1 and the head are stored, in float16
+    assert not any(k.startswith(("body.embeddings.", "body.encoder.layer.0.")) for k in stored)
+    assert any(k.startswith("body.encoder.layer.1.") for k in stored) and "head.weight" in stored
+    assert {v.dtype for v in stored.values()} == {torch.float16}
+    saved = json.loads((out / "config.json").read_text())["scorer"]
+    assert (saved["weights"], saved["weights_dtype"]) == ("changed", "float16")
+    # the model was rounded to float16 before calibration, so the saved one scores exactly as the trained one
+    texts = ["The agent hung up on me twice.", "Lovely staff, so helpful.", "The room was cold."]
+    loaded = CXModel.load(out)
+    assert np.array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    assert json.loads((out / "metrics.json").read_text())["dev"] == metrics["dev"]
+    # a backbone that is not the one it was fine-tuned from is refused, naming both digests
+    layer = backbone / "model.safetensors"
+    weights = load_file(str(layer))
+    weights["embeddings.word_embeddings.weight"][0, 0] += 1.0
+    save_file(weights, str(layer))
+    with pytest.raises(ModelDirError, match="stores only fine-tuned weights over backbone .* with sha256"):
+        CXModel.load(out)
+    # a backbone that cannot be found again by its digest (a Hub id has none) is stored whole
+    model.scorer.backbone_info = {"name": "someone/some-bert", "sha256": ""}
+    whole = model.save(tmp_path / "whole")
+    assert json.loads((whole / "config.json").read_text())["scorer"]["weights"] == "full"
+    assert any(k.startswith("body.embeddings.") for k in load_file(str(whole / "model.safetensors")))
+    assert np.array_equal(CXModel.load(whole).predict_proba(texts), model.predict_proba(texts))
+
+
 def test_encoder_batches_cover_every_example_once_with_similar_lengths() -> None:
     from cxnlp.models.encoder import length_buckets
 

