@@ -175,6 +175,7 @@ def ensemble(
     members were calibrated on. The new directory holds a copy of every member.
     """
     from cxnlp.data import DataError
+    from cxnlp.inference import resolve_model
     from cxnlp.modelcard import model_card
     from cxnlp.models.base import ModelDirError
     from cxnlp.models.model import CXModel, check_new_model_dir, write_model_dir
@@ -184,7 +185,7 @@ def ensemble(
         check_new_model_dir(out, overwrite)
         w = [float(x) for x in weights.split(",")] if weights else None
         model, metrics = fit_ensemble(
-            [CXModel.load(m) for m in members], w, log=lambda m: err.print(m, highlight=False)
+            [CXModel.load(resolve_model(m)) for m in members], w, log=lambda m: err.print(m, highlight=False)
         )
         model.meta["name"] = out.name
         write_model_dir(model, out, metrics, model_card(model, metrics), overwrite=overwrite)
@@ -219,11 +220,12 @@ def calibrate(
     from cxnlp.calibration import CalibrationWarning
     from cxnlp.calibration import calibrate as run_calibration
     from cxnlp.data import DataError, read_labeled
+    from cxnlp.inference import resolve_model
     from cxnlp.models.base import ModelDirError
     from cxnlp.models.model import CXModel
 
     try:
-        base = CXModel.load(model)
+        base = CXModel.load(resolve_model(model))
         records = read_labeled(data, base.taxonomy, text_column, labels_column, id_column)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CalibrationWarning)
@@ -283,9 +285,11 @@ def evaluate(
     """
     from cxnlp.data import BUNDLED_DATA, DataError, load_records, read_labeled
     from cxnlp.evaluation import KeywordBaseline, ZeroShotBaseline, evaluate_records, html_report
+    from cxnlp.inference import resolve_model
     from cxnlp.models.base import ModelDirError
     from cxnlp.models.model import CXModel
 
+    model = resolve_model(model)
     try:
         m = CXModel.load(model)
         path = Path(data) if data else None
@@ -353,7 +357,12 @@ def tag(
     ] = None,
     text_column: Annotated[str | None, typer.Option("--text-column", help="Column holding the comment.")] = None,
     id_column: Annotated[str | None, typer.Option("--id-column", help="Column holding a row id.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model directory (default: bundled cx-default).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Model directory, or a bundled model's name: cx-default (the default), cx-accurate."
+        ),
+    ] = None,
     layout: Annotated[
         str | None,
         typer.Option(
@@ -418,14 +427,14 @@ def tag(
     if engine != "local":
         raise fail(f"--engine {engine!r}: use local or spark")
     from cxnlp.batch import JobSpec, run_job
-    from cxnlp.inference import default_model_path
+    from cxnlp.inference import resolve_model
     from cxnlp.io import InputError, output_format
     from cxnlp.models.base import ModelDirError, read_model_config
 
     if input == "-" and out is None:
         out = "tagged.jsonl"
     out = out or f"{input.removesuffix('.gz')}.tagged.jsonl"
-    model_path = model or str(default_model_path())
+    model_path = str(resolve_model(model))
     try:
         fmt = output_format(out, None)
         # Fail fast, before reading any input, without loading the weights here: with --workers the
@@ -491,7 +500,7 @@ def _tag_with_spark(
     import time
     import warnings
 
-    from cxnlp.inference import default_model_path
+    from cxnlp.inference import resolve_model
     from cxnlp.io import TEXT_COLUMNS, InputError, detect_column
     from cxnlp.models.base import ModelDirError
 
@@ -518,7 +527,7 @@ def _tag_with_spark(
 
     warnings.filterwarnings("ignore", message=cxs.PANDAS3_WARNING, category=FutureWarning)
     fmt = layout or "wide"  # Parquet output, as the local engine: wide unless --format long
-    model_path = model or str(default_model_path())
+    model_path = str(resolve_model(model))
     show = sys.stderr.isatty() if progress is None else progress
     t0 = time.time()
     started_here = cxs.SparkSession.getActiveSession() is None

@@ -18,7 +18,8 @@ import numpy as np
 
 from cxnlp.models.model import CXModel
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "cx-default"
+BUNDLED_MODELS = Path(__file__).resolve().parents[1] / "models"
+DEFAULT_MODEL = BUNDLED_MODELS / "cx-default"
 # A single comment longer than this is tagged in windows (see Segmenter), so
 # memory stays bounded; the evidence offsets still refer to the full text.
 Status = Literal["ok", "empty"]
@@ -62,11 +63,23 @@ def default_model_path() -> Path:
     return DEFAULT_MODEL
 
 
+def resolve_model(model: str | Path | None) -> Path:
+    """A model directory: ``None`` is the bundled default; a path that exists is itself; a bare name
+    that does not (``cx-accurate``) is the bundled model of that name, so that it can be asked for
+    from any working directory.  Anything else is returned as given, for the loader to report."""
+    if model is None or str(model) == "":
+        return default_model_path()
+    path = Path(model)
+    if not path.exists() and len(path.parts) == 1 and (BUNDLED_MODELS / path).is_dir():
+        return BUNDLED_MODELS / path
+    return path
+
+
 class Tagger:
     """Tag comments with a trained model directory (the bundled default when ``path`` is None)."""
 
     def __init__(self, path: str | Path | None = None, min_score: float | None = None) -> None:
-        self.path = Path(path) if path else default_model_path()
+        self.path = resolve_model(path)
         self.min_score = min_score
         self._model: CXModel | None = None
         self._lock = threading.Lock()

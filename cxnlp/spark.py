@@ -50,7 +50,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("cxnlp.spark needs PySpark: pip install 'cxnlp[spark]'") from exc
 
-from cxnlp.inference import Tagger, default_model_path, long_row, wide_row
+from cxnlp.inference import Tagger, long_row, resolve_model, wide_row
 from cxnlp.io import EXTENSIONS, InputError
 from cxnlp.models.base import ModelDirError
 
@@ -233,7 +233,7 @@ def tagging_plan(
     columns = list(sdf.columns)
     if text_col not in columns:
         raise InputError(f"column {text_col!r} not found; columns are: {', '.join(columns)}")
-    path = Path(model) if model else default_model_path()
+    path = resolve_model(model)
     keys = tuple(check_model(path, min_score))  # fail here, on the driver, before any job starts
     added = added_fields(keys, format)
     renames = _renames(columns, [f.name for f in added])
