@@ -34,6 +34,7 @@ def model_card(model: Any, metrics: dict[str, Any]) -> str:
         f"- calibration: per-label Platt scaling on {_calibration_data(cfg, data)}; thresholds: per-label F1-optimal"
         " on the same" + (" (the base model's; then recalibrated, see below)" if cal else ""),
         f"- settings: `{ {k: v for k, v in cfg.items() if v is not None} }`",
+        *_encoder_lines(model),
         "",
     ]
     if data.get("calibration_without_positives"):
@@ -161,6 +162,24 @@ def _members(members: list[dict[str, Any]]) -> list[str]:
         for m in members
     ]
     return lines + [""]
+
+
+def _encoder_lines(model: Any) -> list[str]:
+    encoders = [m for m in getattr(model, "members", [model]) if m.family == "encoder"]
+    if not encoders:
+        return []
+    info = encoders[0].scorer.backbone_info
+    line = (
+        f"- fine-tuned from `{info.get('name')}` ({info.get('package') or 'a local copy'}); loading it needs torch"
+        " and transformers (`pip install 'cxnlp[encoder]'`)"
+    )
+    if info.get("sha256"):
+        # EncoderScorer.save stores only the changed tensors whenever the backbone has a sha256
+        line += (
+            f" and that backbone, sha256 `{info['sha256'][:16]}…` (checked): the model stores only what"
+            " fine-tuning changed"
+        )
+    return [line]
 
 
 def _added_line(added: dict[str, Any] | None) -> list[str]:

@@ -310,6 +310,8 @@ def test_encoder_stores_only_what_fine_tuning_changed_over_a_verified_backbone(
     loaded = CXModel.load(out)
     assert np.array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
     assert json.loads((out / "metrics.json").read_text())["dev"] == metrics["dev"]
+    card = model_card(model, metrics)  # says what else loading needs
+    assert f"that backbone, sha256 `{saved['backbone']['sha256'][:16]}" in card and "cxnlp[encoder]" in card
     # a backbone that is not the one it was fine-tuned from is refused, naming both digests
     layer = backbone / "model.safetensors"
     weights = load_file(str(layer))
