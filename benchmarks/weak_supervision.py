@@ -69,6 +69,17 @@ def brier(p: np.ndarray, y: np.ndarray) -> float:
     return float(((p - y) ** 2).mean())
 
 
+# Everything after this line in the output file was written by hand (measurements not rerun by this script)
+# and survives a rerun, which replaces only what comes before it.
+NOTES_MARK = "<!-- end of benchmarks/weak_supervision.py's output: what follows is kept when it reruns -->"
+
+
+def write_keeping_notes(path: Path, generated: str) -> None:
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    notes = old[old.index(NOTES_MARK) :] if NOTES_MARK in old else NOTES_MARK + "\n"
+    path.write_text(generated + "\n" + notes, encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR with metrics.json (dev and test)")
@@ -256,7 +267,7 @@ def main() -> None:
         for k in keys:
             vals = [f"{models[n]['test']['per_label'][k]['f1']:.3f}" if "test" in models[n] else "" for n in names]
             lines.append(f"| {k} | " + " | ".join(vals) + " |")
-    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_keeping_notes(Path(args.out), "\n".join(lines) + "\n")
     print("\n".join(lines[: lines.index("## Per key, test split")]))
 
 
