@@ -103,10 +103,51 @@ def check_input(path: str, encoding: str, errors: str) -> None:
         raise InputError(f"--encoding-errors must be strict, replace or ignore, not {errors!r}")
 
 
+class _LineCountingStdin(io.BufferedIOBase):
+    """stdin as the text layer reads it, counting the newlines in the blocks already decoded, so that
+    a decoding error can name its line: a file is scanned again for it (``undecodable_line``); stdin
+    cannot be read twice."""
+
+    current: _LineCountingStdin | None = None  # stdin is one per process
+
+    def __init__(self, raw) -> None:
+        super().__init__()
+        self.raw = raw
+        self.lines_before = 0
+        self._block = b""
+        _LineCountingStdin.current = self
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def _next(self, block: bytes) -> bytes:
+        self.lines_before += self._block.count(b"\n")
+        self._block = block
+        return block
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._next(self.raw.read1(size))
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._next(self.raw.read(size))
+
+    def line_of(self, exc: UnicodeDecodeError) -> tuple[int, bytes]:
+        # exc.object is the block being decoded, after at most 3 bytes left over from the one before
+        # (part of a character, never a newline), so the newlines before exc.start are this block's.
+        data = exc.object
+        return self.lines_before + data[: exc.start].count(b"\n") + 1, data[max(0, exc.start - 10) : exc.end + 10]
+
+
 def _text_stream(path: str, gz: bool, encoding: str, errors: str):
     raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed by the wrapper
     if gz:
         raw = gzip.GzipFile(fileobj=raw)
+    if path == "-":
+        raw = _LineCountingStdin(raw)
     # Excel's "CSV UTF-8" starts with a byte-order mark, which plain utf-8 would glue onto the first
     # column's name; utf-8-sig drops it and reads BOM-less files the same.
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -183,7 +224,11 @@ def read_chunks(
         else:
             raise InputError(f"{path}: unsupported format {kind!r}")
     except UnicodeDecodeError as exc:
-        where = undecodable_line(path, gz, encoding) if path != "-" else None
+        stdin = _LineCountingStdin.current
+        if path == "-":
+            where = stdin.line_of(exc) if stdin and isinstance(exc.object, bytes) else None
+        else:
+            where = undecodable_line(path, gz, encoding)
         at = f"line {where[0]}: bytes {where[1]!r}" if where else f"bytes {exc.start}-{exc.end} of a chunk"
         raise InputError(
             f"{path}: {at} are not valid {encoding} ({exc.reason}); "

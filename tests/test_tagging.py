@@ -172,6 +172,10 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert "--encoding" in res.output
     res = runner.invoke(app, ["tag", str(latin), "--out", str(tmp_path / "l.jsonl"), "--encoding-errors", "replace"])
     assert res.exit_code == 0
+    # stdin cannot be scanned twice: its line is counted as it is read (here past the 8 KB decoding blocks)
+    piped = "id,comment\n" + "".join(f"{i},Nice staff on line {i + 2}\n" for i in range(1500))
+    res = runner.invoke(app, ["tag", "-", "--out", str(tmp_path / "p.jsonl")], input=piped.encode() + latin.read_bytes())
+    assert res.exit_code == 1 and "-: line 1504: " in res.output, res.output
     nocol = tmp_path / "nocol.csv"
     nocol.write_text("a,b\n1,2\n", "utf-8")
     res = runner.invoke(app, ["tag", str(nocol), "--out", str(tmp_path / "n.jsonl")])
