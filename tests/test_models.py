@@ -309,6 +309,10 @@ def test_encoder_stores_only_what_fine_tuning_changed_over_a_verified_backbone(
     texts = ["The agent hung up on me twice.", "Lovely staff, so helpful.", "The room was cold."]
     loaded = CXModel.load(out)
     assert np.array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    # saved again (as an ensemble copies its members), the directory is the same, training settings included
+    again = loaded.save(tmp_path / "again", metrics=metrics)
+    assert json.loads((again / "config.json").read_text()) == json.loads((out / "config.json").read_text())
+    assert (again / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
     assert json.loads((out / "metrics.json").read_text())["dev"] == metrics["dev"]
     card = model_card(model, metrics)  # says what else loading needs
     assert f"that backbone, sha256 `{saved['backbone']['sha256'][:16]}" in card and "cxnlp[encoder]" in card

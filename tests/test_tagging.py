@@ -174,7 +174,8 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert res.exit_code == 0
     # stdin cannot be scanned twice: its line is counted as it is read (here past the 8 KB decoding blocks)
     piped = "id,comment\n" + "".join(f"{i},Nice staff on line {i + 2}\n" for i in range(1500))
-    res = runner.invoke(app, ["tag", "-", "--out", str(tmp_path / "p.jsonl")], input=piped.encode() + latin.read_bytes())
+    piped_bytes = piped.encode() + latin.read_bytes()
+    res = runner.invoke(app, ["tag", "-", "--out", str(tmp_path / "p.jsonl")], input=piped_bytes)
     assert res.exit_code == 1 and "-: line 1504: " in res.output, res.output
     nocol = tmp_path / "nocol.csv"
     nocol.write_text("a,b\n1,2\n", "utf-8")

@@ -359,7 +359,15 @@ class EncoderScorer(Scorer):
         state = load_file(str(path / "model.safetensors"), device="cpu")
         stored = {v.dtype for v in state.values() if v.is_floating_point()}
         dtype = "float16" if stored == {_torch().float16} else "float32"
-        self = cls(config["keys"], max_length=sc["max_length"], batch_size=sc["batch_size"], weights_dtype=dtype)
+        # the training settings too, so that saving a loaded model (an ensemble's member copy) records them
+        trained = ("epochs", "learning_rate", "head_learning_rate", "pos_weight_power", "freeze_layers")
+        self = cls(
+            config["keys"],
+            max_length=sc["max_length"],
+            batch_size=sc["batch_size"],
+            weights_dtype=dtype,
+            **{k: sc[k] for k in trained if k in sc},
+        )
         self.backbone_info = sc["backbone"]
         if sc.get("weights", "full") == "full":
             self._build(path / "encoder", pretrained=False)
