@@ -345,3 +345,35 @@ def test_tag_frame_keeps_input_columns(tagger: Tagger, sample) -> None:
     assert out["cx_status"].tolist() == ["ok"] * 5 and out.columns.is_unique
     with pytest.raises(ValueError, match="'long' or 'wide'"):
         tagger.tag_frame(df, "comment", format="tall")
+
+
+def test_bundled_models_by_name(tmp_path: Path, monkeypatch) -> None:
+    from cxnlp.inference import DEFAULT_MODEL, resolve_model
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model(None) == resolve_model("cx-default") == DEFAULT_MODEL
+    assert resolve_model("cx-accurate") == DEFAULT_MODEL.parent / "cx-accurate"
+    assert resolve_model("no-such-model") == Path("no-such-model")  # left for the loader to report
+    (tmp_path / "cx-default").mkdir()  # a directory of that name here is what the user means
+    assert resolve_model("cx-default") == Path("cx-default")
+    r = runner.invoke(app, ["tag", "-", "--model", "no-such-model", "--out", "t.jsonl"], input="text\nhi\n")
+    assert r.exit_code != 0 and "no-such-model: model directory not found" in r.output
+
+
+def test_bundled_accurate_model_reproduces_its_metrics() -> None:
+    """cx-accurate ships its encoder as float16 tensors over the backbone package: loaded, it must score
+    out-of-domain dev exactly as its metrics.json (written when it was made) says, and tag with evidence."""
+    from cxnlp.evaluation import evaluate_records
+    from cxnlp.inference import resolve_model
+
+    tagger = Tagger.load("cx-accurate")
+    model = tagger.model
+    assert model.family == "ensemble" and [m.family for m in model.members] == ["fast", "encoder"]
+    recorded = json.loads((resolve_model("cx-accurate") / "metrics.json").read_text())["ood_dev"]
+    now = evaluate_records(model, load_records(None)["ood_dev"])
+    assert now["micro"]["f1"] == recorded["micro"]["f1"] and now["macro_f1"] == recorded["macro_f1"]
+    text = "Checkout was quick. The agent hung up on me twice and never called back."
+    r = tagger.tag(text)
+    assert "brush_off" in r.keys
+    for t in r.tags:
+        assert text[t.start : t.end] == t.evidence
