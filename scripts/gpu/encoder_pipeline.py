@@ -82,6 +82,23 @@ def prepare(args) -> None:
     print(f"{len(texts)} training segments, {len(corpus)} corpus segments -> {JOB}")
 
 
+def backbone_where_unchanged(state: dict, backbone) -> dict:
+    """``state`` with the backbone's own float32 tensors wherever the job returned them unchanged.
+
+    The job trains from a float16 copy of the backbone, so its frozen tensors come back as the backbone's
+    rounded; put back, they are the backbone's again, and the saved model stores only what fine-tuning
+    changed (``EncoderScorer.save``)."""
+    import torch
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(backbone).float().state_dict()
+    out = {}
+    for k, v in state.items():
+        b = base.get(k.removeprefix("body.")) if k.startswith("body.") else None
+        out[k] = b if b is not None and b.shape == v.shape and torch.equal(b.half().float(), v) else v
+    return out
+
+
 def assemble(args) -> None:
     import torch
     from safetensors.torch import load_file, save_file
@@ -112,6 +129,7 @@ def assemble(args) -> None:
                 state[k] = v.float()
     for name, blocks in parts.items():
         state[name] = torch.cat([blocks[i] for i in sorted(blocks)], dim=0)
+    state = backbone_where_unchanged(state, src)
     save_file(state, str(build / "model.safetensors"))
     cfg = {
         "keys": list(tax.keys),
@@ -119,6 +137,7 @@ def assemble(args) -> None:
     }
     scorer = EncoderScorer.load(build, cfg)
     scorer.backbone_info = info
+    scorer.weights_dtype = config.weights_dtype  # the returned weights are float16 already: nothing to round
     for name in ("epochs", "learning_rate", "head_learning_rate", "pos_weight_power", "freeze_layers"):
         setattr(scorer, name, getattr(config, name))
     model = CXModel(scorer, tax, Segmenter(config.max_segment_chars), pooling=config.pooling)
