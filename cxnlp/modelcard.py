@@ -168,13 +168,13 @@ def _encoder_lines(model: Any) -> list[str]:
     encoders = [m for m in getattr(model, "members", [model]) if m.family == "encoder"]
     if not encoders:
         return []
-    info = encoders[0].scorer.backbone_info
+    scorer = encoders[0].scorer
+    info = scorer.backbone_info
     line = (
-        f"- fine-tuned from `{info.get('name')}` ({info.get('package') or 'a local copy'}); loading it needs torch"
-        " and transformers (`pip install 'cxnlp[encoder]'`)"
+        f"- fine-tuned from `{info.get('name')}` ({info.get('package') or 'not a package'}); loading it needs"
+        " torch and transformers (`pip install 'cxnlp[encoder]'`)"
     )
-    if info.get("sha256"):
-        # EncoderScorer.save stores only the changed tensors whenever the backbone has a sha256
+    if scorer.stores_changed_only():
         line += (
             f" and that backbone, sha256 `{info['sha256'][:16]}…` (checked): the model stores only what"
             " fine-tuning changed"

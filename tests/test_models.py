@@ -285,15 +285,28 @@ def test_encoder_freezes_lower_layers_and_weights_rare_positives(small_data, tin
 
 
 def test_encoder_stores_only_what_fine_tuning_changed_over_a_verified_backbone(
-    small_data, tiny_bert, tmp_path: Path
+    small_data, tiny_bert, tmp_path: Path, monkeypatch
 ) -> None:
+    import sys
+
     import torch
     from safetensors.torch import load_file, save_file
 
+    from cxnlp.models import encoder
+
     d = _subset(small_data, tmp_path / "d", 40, 20, 5)
     backbone = shutil.copytree(tiny_bert, tmp_path / "backbone")
+    real = encoder.resolve_backbone
+
+    def as_package(name: str):  # the tiny BERT, as if pip had installed it (only a package is left out)
+        if name != "tiny-bert":
+            return real(name)
+        digest = encoder.sha256_file(backbone / "model.safetensors")
+        return backbone, {"name": name, "package": "tiny-bert==1.0", "sha256": digest}
+
+    monkeypatch.setattr(encoder, "resolve_backbone", as_package)
     cfg = TrainConfig(
-        family="encoder", data=str(d), backbone=str(backbone), epochs=1, batch_size=16, max_length=48,
+        family="encoder", data=str(d), backbone="tiny-bert", epochs=1, batch_size=16, max_length=48,
         device="cpu", freeze_layers=1,
     )  # fmt: skip
     model, metrics, _ = train(cfg, log=lambda m: None)
@@ -323,12 +336,19 @@ def test_encoder_stores_only_what_fine_tuning_changed_over_a_verified_backbone(
     save_file(weights, str(layer))
     with pytest.raises(ModelDirError, match="stores only fine-tuned weights over backbone .* with sha256"):
         CXModel.load(out)
-    # a backbone that cannot be found again by its digest (a Hub id has none) is stored whole
-    model.scorer.backbone_info = {"name": "someone/some-bert", "sha256": ""}
+    # without torch and transformers, loading says what to install, in one line
+    with monkeypatch.context() as mp:
+        mp.setitem(sys.modules, "transformers", None)
+        with pytest.raises(ModelDirError, match=r"an encoder model needs torch and transformers .*cxnlp\[encoder\]"):
+            CXModel.load(out)
+    # a backbone that is not a package (a local directory, a Hub id) may be missing elsewhere: stored whole
+    local = {"name": str(tiny_bert), "sha256": encoder.sha256_file(tiny_bert / "model.safetensors")}
+    model.scorer.backbone_info = local
     whole = model.save(tmp_path / "whole")
     assert json.loads((whole / "config.json").read_text())["scorer"]["weights"] == "full"
     assert any(k.startswith("body.embeddings.") for k in load_file(str(whole / "model.safetensors")))
     assert np.array_equal(CXModel.load(whole).predict_proba(texts), model.predict_proba(texts))
+    assert "stores only" not in model_card(model, metrics)
 
 
 def test_encoder_batches_cover_every_example_once_with_similar_lengths() -> None:

@@ -9,12 +9,12 @@ where fine-tuning starts.  Uses CUDA when present, runs on CPU otherwise.
 
 Saved as ``encoder/`` (backbone config and tokenizer files) plus
 ``model.safetensors``: the head and only those backbone tensors fine-tuning
-changed, when the backbone can be found again by its sha256 (the package, or a
-local directory); the frozen rest is read from the backbone at load time.  With
-the CPU recipe's three frozen layers that is a quarter of the weights, and in
-float16 (``weights_dtype``) an eighth: an 11 MB model directory that git can
-hold, where the whole network in float32 took 91 MB.  A backbone without a
-sha256 (a Hub id) is stored whole.
+changed, when the backbone is the pip package (checked by sha256 at load); the
+frozen rest is read from the package at load time.  With the CPU recipe's three
+frozen layers that is a quarter of the weights, and in float16
+(``weights_dtype``) an eighth: an 11 MB model directory that git can hold, where
+the whole network in float32 took 91 MB.  A backbone from a local directory or
+the Hub, which may be missing where the model is loaded, is stored whole.
 """
 
 from __future__ import annotations
@@ -312,9 +312,9 @@ class EncoderScorer(Scorer):
         dtype = getattr(self._torch, stored_dtype)
         state = {}
         for k, v in self.net.state_dict().items():
+            v = v.detach().cpu()  # before comparing: the backbone's tensors are on the CPU
             if base is not None and k.startswith("body.") and _same(base.get(k[len("body.") :]), v):
                 continue
-            v = v.detach().cpu()
             state[k] = (v.to(dtype) if v.is_floating_point() else v).contiguous()
         save_file(state, str(path / "model.safetensors"))
         files = ["model.safetensors", "encoder/config.json"] + [
@@ -336,16 +336,25 @@ class EncoderScorer(Scorer):
         }
         return cfg, files
 
-    def _base_state(self) -> dict | None:
-        """The backbone's own weights, when it can be found again by sha256 at load time; else None."""
-        digest = self.backbone_info.get("sha256")
-        if not digest:
+    def stores_changed_only(self) -> bool:
+        """Whether :meth:`save` stores only what fine-tuning changed: when the backbone is a package that
+        pip can install anywhere and is installed here with the recorded sha256.  A local directory or a
+        Hub id could be missing where the model is loaded, so those models are stored whole."""
+        return self._base_path() is not None
+
+    def _base_path(self) -> Path | None:
+        if not (self.backbone_info.get("package") and self.backbone_info.get("sha256")):
             return None
         try:
             base_path, info = resolve_backbone(self.backbone_info["name"])
         except ModelDirError:
             return None
-        if info.get("sha256") != digest:
+        return Path(base_path) if info.get("sha256") == self.backbone_info["sha256"] else None
+
+    def _base_state(self) -> dict | None:
+        """The backbone's own weights, where :meth:`stores_changed_only`; else None."""
+        base_path = self._base_path()
+        if base_path is None:
             return None
         from transformers import AutoModel
 
@@ -353,7 +362,13 @@ class EncoderScorer(Scorer):
 
     @classmethod
     def load(cls, path: Path, config: dict[str, Any]) -> EncoderScorer:
-        from safetensors.torch import load_file
+        try:
+            import transformers  # noqa: F401
+            from safetensors.torch import load_file
+        except ImportError as exc:
+            raise ModelDirError(
+                f"{path}: an encoder model needs torch and transformers ({exc}): pip install 'cxnlp[encoder]'"
+            ) from None
 
         sc = config["scorer"]
         state = load_file(str(path / "model.safetensors"), device="cpu")
