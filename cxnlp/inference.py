@@ -70,7 +70,13 @@ def resolve_model(model: str | Path | None) -> Path:
     if model is None or str(model) == "":
         return default_model_path()
     path = Path(model)
-    if not path.exists() and len(path.parts) == 1 and (BUNDLED_MODELS / path).is_dir():
+    # only a bare name: "./cx-accurate" or "cx-accurate/" is a path the user typed, to be reported if missing
+    if (
+        not path.exists()
+        and str(model) == path.name
+        and not path.name.startswith(".")
+        and (BUNDLED_MODELS / path).is_dir()
+    ):
         return BUNDLED_MODELS / path
     return path
 

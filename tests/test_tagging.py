@@ -172,11 +172,11 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert "--encoding" in res.output
     res = runner.invoke(app, ["tag", str(latin), "--out", str(tmp_path / "l.jsonl"), "--encoding-errors", "replace"])
     assert res.exit_code == 0
-    # stdin cannot be scanned twice: its line is counted as it is read (here past the 8 KB decoding blocks)
-    piped = "id,comment\n" + "".join(f"{i},Nice staff on line {i + 2}\n" for i in range(1500))
+    # stdin cannot be scanned twice: its line is counted as it is read (past the CSV reader's first 64 KB read)
+    piped = "id,comment\n" + "".join(f"{i},Nice staff on line {i + 2}\n" for i in range(6000))
     piped_bytes = piped.encode() + latin.read_bytes()
     res = runner.invoke(app, ["tag", "-", "--out", str(tmp_path / "p.jsonl")], input=piped_bytes)
-    assert res.exit_code == 1 and "-: line 1504: " in res.output, res.output
+    assert res.exit_code == 1 and "-: line 6004: " in res.output, res.output
     nocol = tmp_path / "nocol.csv"
     nocol.write_text("a,b\n1,2\n", "utf-8")
     res = runner.invoke(app, ["tag", str(nocol), "--out", str(tmp_path / "n.jsonl")])
@@ -354,6 +354,9 @@ def test_bundled_models_by_name(tmp_path: Path, monkeypatch) -> None:
     assert resolve_model(None) == resolve_model("cx-default") == DEFAULT_MODEL
     assert resolve_model("cx-accurate") == DEFAULT_MODEL.parent / "cx-accurate"
     assert resolve_model("no-such-model") == Path("no-such-model")  # left for the loader to report
+    assert resolve_model("./cx-accurate") == Path("cx-accurate") and resolve_model("cx-accurate/") == Path(
+        "cx-accurate"
+    )
     (tmp_path / "cx-default").mkdir()  # a directory of that name here is what the user means
     assert resolve_model("cx-default") == Path("cx-default")
     r = runner.invoke(app, ["tag", "-", "--model", "no-such-model", "--out", "t.jsonl"], input="text\nhi\n")
@@ -371,7 +374,10 @@ def test_bundled_accurate_model_reproduces_its_metrics() -> None:
     assert model.family == "ensemble" and [m.family for m in model.members] == ["fast", "encoder"]
     recorded = json.loads((resolve_model("cx-accurate") / "metrics.json").read_text())["ood_dev"]
     now = evaluate_records(model, load_records(None)["ood_dev"])
-    assert now["micro"]["f1"] == recorded["micro"]["f1"] and now["macro_f1"] == recorded["macro_f1"]
+    # recorded on a CPU; a GPU runs the encoder in bfloat16, which may flip a borderline comment
+    tol = 0 if model.members[1].scorer.device.type == "cpu" else 0.02
+    assert now["micro"]["f1"] == pytest.approx(recorded["micro"]["f1"], abs=tol)
+    assert now["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=tol)
     text = "Checkout was quick. The agent hung up on me twice and never called back."
     r = tagger.tag(text)
     assert "brush_off" in r.keys
