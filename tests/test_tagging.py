@@ -354,9 +354,8 @@ def test_bundled_models_by_name(tmp_path: Path, monkeypatch) -> None:
     assert resolve_model(None) == resolve_model("cx-default") == DEFAULT_MODEL
     assert resolve_model("cx-accurate") == DEFAULT_MODEL.parent / "cx-accurate"
     assert resolve_model("no-such-model") == Path("no-such-model")  # left for the loader to report
-    assert resolve_model("./cx-accurate") == Path("cx-accurate") and resolve_model("cx-accurate/") == Path(
-        "cx-accurate"
-    )
+    assert resolve_model("./cx-accurate") == Path("cx-accurate")  # paths the user typed stay paths
+    assert resolve_model("cx-accurate/") == Path("cx-accurate")
     (tmp_path / "cx-default").mkdir()  # a directory of that name here is what the user means
     assert resolve_model("cx-default") == Path("cx-default")
     r = runner.invoke(app, ["tag", "-", "--model", "no-such-model", "--out", "t.jsonl"], input="text\nhi\n")

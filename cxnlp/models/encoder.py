@@ -370,31 +370,31 @@ class EncoderScorer(Scorer):
             ) from None
 
         sc = config["scorer"]
-        state = load_file(str(path / "model.safetensors"), device="cpu")
-        stored = {v.dtype for v in state.values() if v.is_floating_point()}
-        dtype = "float16" if stored == {_torch().float16} else "float32"
+        # trained and applied in float32, whatever the stored precision
+        state = {
+            k: v.float() if v.is_floating_point() else v
+            for k, v in load_file(str(path / "model.safetensors"), device="cpu").items()
+        }
         # the training settings too, so that saving a loaded model (an ensemble's member copy) records them
         trained = ("epochs", "learning_rate", "head_learning_rate", "pos_weight_power", "freeze_layers")
         self = cls(
             config["keys"],
             max_length=sc["max_length"],
             batch_size=sc["batch_size"],
-            weights_dtype=dtype,
+            weights_dtype=sc.get("weights_dtype", "float32"),  # older models: float32, stored whole
             **{k: sc[k] for k in trained if k in sc},
         )
         self.backbone_info = sc["backbone"]
         if sc.get("weights", "full") == "full":
             self._build(path / "encoder", pretrained=False)
-            self.net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+            self.net.load_state_dict(state)
         else:
             try:
                 body_path = _find_backbone(self.backbone_info)
             except ModelDirError as exc:
                 raise ModelDirError(f"{path}: stores only fine-tuned weights over its backbone; {exc}") from None
             self._build(path / "encoder", body_path=body_path)
-            missing, unexpected = self.net.load_state_dict(
-                {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False
-            )
+            missing, unexpected = self.net.load_state_dict(state, strict=False)
             if unexpected or any(not k.startswith("body.") for k in missing):
                 raise ModelDirError(
                     f"{path / 'model.safetensors'}: does not fit the network "
