@@ -47,6 +47,12 @@ SYNTHETIC_ROUNDS = {
 # round 6 (session 9) lowered ood_dev F1 with both seeds when trained on, and its 42 domains are ones
 # no training writer used, so it measures out-of-domain quality on a much wider spread than ood_*.
 EVAL_ROUNDS = {6}
+# Round 5 (session 15): every dev and test comment read a second time, blind, and the differences adjudicated.
+REREAD_PREFIX = "r5read_"
+REREAD_METHOD = (
+    "LLM annotator agents (Claude), every comment read in full by two annotators independently, labels decided "
+    "by reading, differences adjudicated by a third; guideline 1.1 with the project's rulings (ANNOTATOR_BRIEF.md)"
+)
 # Gold rounds drawn after the splits were fixed (pool_round3.jsonl, pool_round4.jsonl): train only.
 LATE_ROUNDS = (3, 4)
 
@@ -129,9 +135,11 @@ def main(readers: list[str] | None = None) -> None:
     primary: dict[str, dict] = {}
     second: dict[str, dict] = {}
     for ann_dir in sorted((ANN / "raw").iterdir()):
-        if ann_dir.name.startswith(("annood", "annsyn")):
-            continue  # blind labels of synthetic comments, read by synthetic_sets()
+        if ann_dir.name.startswith(("annood", "annsyn", "adj")):
+            continue  # blind labels of synthetic comments (synthetic_sets()); round-5 adjudication (reread())
         for f in sorted(ann_dir.glob("*.jsonl")):
+            if f.name.startswith(REREAD_PREFIX):
+                continue  # round 5's second reading of dev and test, applied by reread() after the split
             target = second if "agree_" in f.name else primary
             for rec in read(f):
                 rec["annotator"] = ann_dir.name
@@ -220,6 +228,7 @@ def main(readers: list[str] | None = None) -> None:
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
+    round5 = reread(by_split, keys)
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
 
@@ -247,6 +256,8 @@ def main(readers: list[str] | None = None) -> None:
             "per_label": dict(Counter(lab for r in kept for lab in r["labels"])),
             "agreement": late_agreement[n],
         }
+    if round5:
+        stats["round5"] = round5
     stats["synthetic"] = synthetic_sets(keys, readers)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
@@ -257,6 +268,50 @@ def main(readers: list[str] | None = None) -> None:
         f"agreement: {agreement['comments']} comments, micro F1 {agreement['micro_f1']}, "
         f"mean kappa {agreement['mean_kappa']}"
     )
+
+
+def reread(by_split: dict[str, list[dict]], keys: list[str]) -> dict:
+    """Round 5: replace dev and test labels by the second reading where both readings agree, else by the
+    adjudication (``scripts/annotation/reread.py``). Applied after the split assignment, which was made on
+    the first reading, so that no comment changes split. Returns the first-vs-second agreement study."""
+    second: dict[str, dict] = {}
+    adjudicated: dict[str, dict] = {}
+    for d in sorted((ANN / "raw").iterdir()):
+        for f in sorted(d.glob(f"{REREAD_PREFIX}*.jsonl")):
+            second.update({r["id"]: {**r, "annotator": d.name} for r in read(f)})
+        if d.name.startswith("adj"):
+            for f in sorted(d.glob("r5adj_*.jsonl")):
+                adjudicated.update({r["id"]: {**r, "adjudicator": d.name} for r in read(f)})
+    if not second:
+        return {}
+    evaluation = [r for s in ("dev", "test") for r in by_split[s]]
+    read_twice = sorted(r["id"] for r in evaluation if r["id"] in second)
+    first = {r["id"]: r for r in evaluation}
+    study = agreement_study(first, second, adjudicated, read_twice, keys)
+    changed = Counter()
+    for r in evaluation:
+        b = second.get(r["id"])
+        if b is None:
+            continue
+        if set(b["labels"]) == set(r["labels"]) and not b.get("skip"):
+            final, how = b, f"{r['annotator']}+{b['annotator']} (round 5: second reading agreed)"
+        elif r["id"] in adjudicated:
+            final = adjudicated[r["id"]]
+            how = f"{r['annotator']}+{b['annotator']} (round 5: adjudicated by {final['adjudicator']})"
+        else:
+            raise ValueError(f"{r['id']}: the two readings differ and there is no round-5 adjudication yet")
+        labels = sorted(set(final["labels"]), key=keys.index)
+        for k in set(labels) ^ set(r["labels"]):
+            changed[("+" if k in labels else "-") + k] += 1
+        r.update(
+            labels=labels,
+            spans=spans_for(r["text"], {"labels": labels, "evidence": final["evidence"]}, r["id"]),
+            annotator=how,
+            method=REREAD_METHOD,
+            note=final.get("note", "") or "",
+        )
+    study["changed_labels"] = dict(sorted(changed.items()))
+    return study
 
 
 def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:

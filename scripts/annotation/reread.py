@@ -1,0 +1,124 @@
+"""Round 5: a second, blind reading of every dev and test comment, and the adjudication of what differs.
+
+    python scripts/annotation/reread.py batches        # r5read_* batches + assignment_round5.json
+    python scripts/annotation/reread.py disagreements  # r5adj_* batches: comments whose two readings differ
+    python scripts/annotation/reread.py show r5adj_000 # print an adjudication batch for reading
+
+Dev and test were annotated once, in rounds 1-2, before the adjudication's rulings and the settled open
+questions (ANNOTATOR_BRIEF.md, "Rulings since round 1"); round 4 of train follows them. A second annotator
+reads each evaluation comment blind (no earlier labels, no model output); where the two readings differ, an
+adjudicator sees both (as A and B, in a seeded random order, so the earlier reading is not favoured) and
+decides. ``build_dataset.py`` applies the result after the splits are assigned, so no comment changes split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+ANN = Path("data/annotation")
+SPLITS = Path("data/annotated")
+READERS = [f"ann{i}" for i in range(22, 30)]
+ADJUDICATORS = [f"adj{i}" for i in range(1, 5)]
+BATCH = 25
+SEED = 15
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8")]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def evaluation_rows() -> list[dict]:
+    rows = [r for s in ("dev", "test") for r in read(SPLITS / f"{s}.jsonl")]
+    # Both steps compare against the first reading; once build_dataset.py has applied round 5 the split
+    # files hold the result instead, and rerunning a step would compare the second reading with itself.
+    if any(r["method"].startswith("LLM annotator agents") for r in rows):
+        raise SystemExit("data/annotated already holds round 5's labels; r5 batches need the first reading")
+    return rows
+
+
+def make_batches(prefix: str, rows: list[dict], names: list[str], assignment: Path) -> None:
+    out: dict[str, list[str]] = {n: [] for n in names}
+    for b, start in enumerate(range(0, len(rows), BATCH)):
+        name = f"{prefix}_{b:03d}"
+        write_jsonl(ANN / "batches" / f"{name}.jsonl", rows[start : start + BATCH])
+        out[names[b % len(names)]].append(name)
+    assignment.write_text(json.dumps(out, indent=1) + "\n")
+    for n, bs in out.items():
+        print(n, len(bs), "batches")
+
+
+def batches() -> None:
+    # Text only: the reader must not see the first reading's labels, nor which split a comment is in.
+    rows = [{"id": r["id"], "source": r["source"], "text": r["text"]} for r in evaluation_rows()]
+    random.Random(SEED).shuffle(rows)
+    make_batches("r5read", rows, READERS, ANN / "assignment_round5.json")
+
+
+def readings() -> dict[str, dict]:
+    out = {}
+    for d in sorted((ANN / "raw").iterdir()):
+        for f in sorted(d.glob("r5read_*.jsonl")):
+            for rec in read(f):
+                rec["annotator"] = d.name
+                out[rec["id"]] = rec
+    return out
+
+
+def first_reading(r: dict) -> dict:
+    evidence = {s["label"]: r["text"][s["start"] : s["end"]] for s in r["spans"]}
+    return {"labels": r["labels"], "evidence": evidence, "note": r.get("note", "")}
+
+
+def disagreements() -> None:
+    second = readings()
+    rng = random.Random(SEED)
+    out, missing = [], 0
+    for r in evaluation_rows():
+        if r["id"] not in second:
+            missing += 1
+            continue
+        b = second[r["id"]]
+        if set(b["labels"]) == set(r["labels"]) and not b.get("skip"):
+            continue
+        pair = [first_reading(r), {k: b.get(k) for k in ("labels", "evidence", "note", "skip")}]
+        if rng.random() < 0.5:
+            pair.reverse()
+        out.append({"id": r["id"], "source": r["source"], "text": r["text"], "A": pair[0], "B": pair[1]})
+    rng.shuffle(out)
+    make_batches("r5adj", out, ADJUDICATORS, ANN / "assignment_round5_adjudication.json")
+    print(f"{len(out)} comments differ; {missing} not read yet")
+
+
+def show(name: str) -> None:
+    for n, r in enumerate(read(ANN / "batches" / f"{name}.jsonl")):
+        print(f"=== [{n}] id={r['id']} source={r['source']}\n{r['text']}\n")
+        for side in ("A", "B"):
+            a = r[side]
+            print(f"  reading {side}: {a['labels']}")
+            for lab, q in (a.get("evidence") or {}).items():
+                print(f"     {lab}: {q!r}")
+            if a.get("note"):
+                print(f"     note: {a['note']}")
+        print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("step", choices=["batches", "disagreements", "show"])
+    ap.add_argument("name", nargs="?")
+    args = ap.parse_args()
+    if args.step == "show":
+        show(args.name)
+    else:
+        {"batches": batches, "disagreements": disagreements}[args.step]()
+
+
+if __name__ == "__main__":
+    main()
