@@ -453,3 +453,25 @@ def test_hidden_members_store_the_average_of_layers_from_consecutive_seeds() -> 
 
     built = build_scorer(TrainConfig(hidden=64, hidden_members=4), keys, log=lambda m: None)
     assert (built.hidden, built.hidden_members) == (64, 4)
+
+
+def test_package_backbone_is_hashed_once_per_file_state(tmp_path, monkeypatch):
+    # The 91 MB package file is verified on every resolve; its digest is reused until the file changes.
+    from cxnlp.models import encoder
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"first version of the weights")
+    calls = []
+
+    def counting(path):
+        calls.append(path)
+        return real(path)
+
+    real = encoder.sha256_file
+    monkeypatch.setattr(encoder, "sha256_file", counting)
+    first = encoder._package_digest(weights)
+    assert encoder._package_digest(weights) == first and len(calls) == 1
+    weights.write_bytes(b"a replaced, longer file of weights")
+    second = encoder._package_digest(weights)
+    assert second != first and len(calls) == 2
+    assert second == real(weights)
