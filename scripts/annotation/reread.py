@@ -21,7 +21,7 @@ from pathlib import Path
 ANN = Path("data/annotation")
 SPLITS = Path("data/annotated")
 READERS = [f"ann{i}" for i in range(22, 30)]
-ADJUDICATORS = [f"adj{i}" for i in range(1, 5)]
+ADJUDICATORS = [f"adj{i}" for i in range(1, 7)]
 BATCH = 25
 SEED = 15
 
