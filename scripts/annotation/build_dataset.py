@@ -288,6 +288,18 @@ def reread(by_split: dict[str, list[dict]], keys: list[str]) -> dict:
     read_twice = sorted(r["id"] for r in evaluation if r["id"] in second)
     first = {r["id"]: r for r in evaluation}
     study = agreement_study(first, second, adjudicated, read_twice, keys)
+    study["by_source"] = {
+        src: {
+            k: v
+            for k, v in agreement_study(
+                first, second, {}, [i for i in read_twice if first[i]["source"] == src], keys
+            ).items()
+            if k in ("comments", "micro_f1", "exact_match")
+        }
+        for src in sorted({first[i]["source"] for i in read_twice})
+    }
+    study["differ"] = sum(set(first[i]["labels"]) != set(second[i]["labels"]) for i in read_twice)
+    before = Counter(k for r in evaluation for k in r["labels"])
     changed = Counter()
     for r in evaluation:
         b = second.get(r["id"])
@@ -311,6 +323,8 @@ def reread(by_split: dict[str, list[dict]], keys: list[str]) -> dict:
             note=final.get("note", "") or "",
         )
     study["changed_labels"] = dict(sorted(changed.items()))
+    after = Counter(k for r in evaluation for k in r["labels"])
+    study["labels_before_after"] = {k: [before[k], after[k]] for k in keys}
     return study
 
 
@@ -489,8 +503,21 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
             ("agree_exact", stats[f"round{n}"]["agreement"].get("exact_match")),
         )
     }
+    r5 = stats.get("round5") or {}
+    r5_fields = {
+        "r5_n": r5.get("comments", 0),
+        "r5_micro": r5.get("micro_f1"),
+        "r5_exact": r5.get("exact_match"),
+        "r5_differ": r5.get("differ"),
+        "r5_hotel": r5.get("by_source", {}).get("hotel_reviews_515k", {}).get("micro_f1"),
+        "r5_cfpb": r5.get("by_source", {}).get("cfpb_narratives", {}).get("micro_f1"),
+        "r5_changes": ", ".join(
+            f"`{k}` {a} → {b}" for k, (a, b) in r5.get("labels_before_after", {}).items() if a != b
+        ),
+    }
     card = template.format(
         **late,
+        **r5_fields,
         total=stats["total"],
         train=stats["comments"]["train"],
         dev=stats["comments"]["dev"],
