@@ -1,8 +1,11 @@
-"""Round 5: a second, blind reading of every dev and test comment, and the adjudication of what differs.
+"""Rounds 5 and 6: a second, blind reading of comments read once, and the adjudication of what differs.
 
-    python scripts/annotation/reread.py batches        # r5read_* batches + assignment_round5.json
-    python scripts/annotation/reread.py disagreements  # r5adj_* batches: comments whose two readings differ
-    python scripts/annotation/reread.py show r5adj_000 # print an adjudication batch for reading
+    python scripts/annotation/reread.py batches [--round 6]        # rNread_* batches + assignment_roundN.json
+    python scripts/annotation/reread.py disagreements [--round 6]  # rNadj_* batches: the two readings differ
+    python scripts/annotation/reread.py show r5adj_000             # print an adjudication batch for reading
+
+Round 5 read dev and test again; round 6 the train comments of rounds 1-2 (rounds 3-4 were drawn and read
+after the rulings below, and round 4 followed them).
 
 Dev and test were annotated once, in rounds 1-2, before the adjudication's rulings and the settled open
 questions (ANNOTATOR_BRIEF.md, "Rulings since round 1"); round 4 of train follows them. A second annotator
@@ -20,8 +23,11 @@ from pathlib import Path
 
 ANN = Path("data/annotation")
 SPLITS = Path("data/annotated")
-READERS = [f"ann{i}" for i in range(22, 30)]
-ADJUDICATORS = [f"adj{i}" for i in range(1, 7)]
+# round: (the comments it reads again, its readers, its adjudicators)
+ROUNDS = {
+    5: (("dev", "test"), [f"ann{i}" for i in range(22, 30)], [f"adj{i}" for i in range(1, 7)]),
+    6: (("train",), [f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
+}
 BATCH = 25
 SEED = 15
 
@@ -34,12 +40,14 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def evaluation_rows() -> list[dict]:
-    rows = [r for s in ("dev", "test") for r in read(SPLITS / f"{s}.jsonl")]
-    # Both steps compare against the first reading; once build_dataset.py has applied round 5 the split
+def first_rows(n: int) -> list[dict]:
+    """The comments round ``n`` reads again, with their first reading (train: the round 1-2 comments)."""
+    early = {r["id"] for f in ("pool.jsonl", "pool_round2.jsonl") for r in read(ANN / f)}
+    rows = [r for s in ROUNDS[n][0] for r in read(SPLITS / f"{s}.jsonl") if r["id"] in early]
+    # Both steps compare against the first reading; once build_dataset.py has applied the round the split
     # files hold the result instead, and rerunning a step would compare the second reading with itself.
-    if any(r["method"].startswith("LLM annotator agents") for r in rows):
-        raise SystemExit("data/annotated already holds round 5's labels; r5 batches need the first reading")
+    if any(f"(round {n}:" in r["annotator"] for r in rows):
+        raise SystemExit(f"data/annotated already holds round {n}'s labels; its batches need the first reading")
     return rows
 
 
@@ -54,17 +62,17 @@ def make_batches(prefix: str, rows: list[dict], names: list[str], assignment: Pa
         print(n, len(bs), "batches")
 
 
-def batches() -> None:
+def batches(n: int) -> None:
     # Text only: the reader must not see the first reading's labels, nor which split a comment is in.
-    rows = [{"id": r["id"], "source": r["source"], "text": r["text"]} for r in evaluation_rows()]
+    rows = [{"id": r["id"], "source": r["source"], "text": r["text"]} for r in first_rows(n)]
     random.Random(SEED).shuffle(rows)
-    make_batches("r5read", rows, READERS, ANN / "assignment_round5.json")
+    make_batches(f"r{n}read", rows, ROUNDS[n][1], ANN / f"assignment_round{n}.json")
 
 
-def readings() -> dict[str, dict]:
+def readings(n: int) -> dict[str, dict]:
     out = {}
     for d in sorted((ANN / "raw").iterdir()):
-        for f in sorted(d.glob("r5read_*.jsonl")):
+        for f in sorted(d.glob(f"r{n}read_*.jsonl")):
             for rec in read(f):
                 rec["annotator"] = d.name
                 out[rec["id"]] = rec
@@ -76,11 +84,11 @@ def first_reading(r: dict) -> dict:
     return {"labels": r["labels"], "evidence": evidence, "note": r.get("note", "")}
 
 
-def disagreements() -> None:
-    second = readings()
+def disagreements(n: int) -> None:
+    second = readings(n)
     rng = random.Random(SEED)
     out, missing = [], 0
-    for r in evaluation_rows():
+    for r in first_rows(n):
         if r["id"] not in second:
             missing += 1
             continue
@@ -92,7 +100,7 @@ def disagreements() -> None:
             pair.reverse()
         out.append({"id": r["id"], "source": r["source"], "text": r["text"], "A": pair[0], "B": pair[1]})
     rng.shuffle(out)
-    make_batches("r5adj", out, ADJUDICATORS, ANN / "assignment_round5_adjudication.json")
+    make_batches(f"r{n}adj", out, ROUNDS[n][2], ANN / f"assignment_round{n}_adjudication.json")
     print(f"{len(out)} comments differ; {missing} not read yet")
 
 
@@ -113,11 +121,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("step", choices=["batches", "disagreements", "show"])
     ap.add_argument("name", nargs="?")
+    ap.add_argument("--round", type=int, default=5, choices=sorted(ROUNDS))
     args = ap.parse_args()
     if args.step == "show":
         show(args.name)
     else:
-        {"batches": batches, "disagreements": disagreements}[args.step]()
+        {"batches": batches, "disagreements": disagreements}[args.step](args.round)
 
 
 if __name__ == "__main__":
