@@ -14,6 +14,7 @@ and the data card ``data/README.md``.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -47,8 +48,9 @@ SYNTHETIC_ROUNDS = {
 # round 6 (session 9) lowered ood_dev F1 with both seeds when trained on, and its 42 domains are ones
 # no training writer used, so it measures out-of-domain quality on a much wider spread than ood_*.
 EVAL_ROUNDS = {6}
-# Round 5 (session 15): every dev and test comment read a second time, blind, and the differences adjudicated.
-REREAD_PREFIX = "r5read_"
+# Rounds 5 and 6 (session 15): comments read once before the rulings read a second time, blind, and the
+# differences adjudicated (scripts/annotation/reread.py): round 5 dev and test, round 6 train's rounds 1-2.
+REREAD_ROUNDS = {5: ("dev", "test"), 6: ("train",)}
 REREAD_METHOD = (
     "LLM annotator agents (Claude), every comment read in full by two annotators independently, labels decided "
     "by reading, differences adjudicated by a third; guideline 1.1 with the project's rulings (ANNOTATOR_BRIEF.md)"
@@ -138,8 +140,8 @@ def main(readers: list[str] | None = None) -> None:
         if ann_dir.name.startswith(("annood", "annsyn", "adj")):
             continue  # blind labels of synthetic comments (synthetic_sets()); round-5 adjudication (reread())
         for f in sorted(ann_dir.glob("*.jsonl")):
-            if f.name.startswith(REREAD_PREFIX):
-                continue  # round 5's second reading of dev and test, applied by reread() after the split
+            if re.match(r"r\d+read_", f.name):
+                continue  # a second reading (rounds 5-6), applied by reread() after the split
             target = second if "agree_" in f.name else primary
             for rec in read(f):
                 rec["annotator"] = ann_dir.name
@@ -228,7 +230,7 @@ def main(readers: list[str] | None = None) -> None:
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
-    round5 = reread(by_split, keys)
+    reread_rounds = {n: reread(by_split, keys, n) for n in REREAD_ROUNDS}
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
 
@@ -256,8 +258,7 @@ def main(readers: list[str] | None = None) -> None:
             "per_label": dict(Counter(lab for r in kept for lab in r["labels"])),
             "agreement": late_agreement[n],
         }
-    if round5:
-        stats["round5"] = round5
+    stats.update({f"round{n}": study for n, study in reread_rounds.items() if study})
     stats["synthetic"] = synthetic_sets(keys, readers)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
@@ -270,22 +271,23 @@ def main(readers: list[str] | None = None) -> None:
     )
 
 
-def reread(by_split: dict[str, list[dict]], keys: list[str]) -> dict:
-    """Round 5: replace dev and test labels by the second reading where both readings agree, else by the
-    adjudication (``scripts/annotation/reread.py``). Applied after the split assignment, which was made on
-    the first reading, so that no comment changes split. Returns the first-vs-second agreement study."""
+def reread(by_split: dict[str, list[dict]], keys: list[str], n: int) -> dict:
+    """Round ``n`` (5 or 6): replace the labels of the comments it read again by the second reading where
+    both readings agree, else by the adjudication (``scripts/annotation/reread.py``). Applied after the split
+    assignment, which was made on the first reading, so that no comment changes split. Returns the
+    first-vs-second agreement study."""
     second: dict[str, dict] = {}
     adjudicated: dict[str, dict] = {}
     for d in sorted((ANN / "raw").iterdir()):
-        for f in sorted(d.glob(f"{REREAD_PREFIX}*.jsonl")):
+        for f in sorted(d.glob(f"r{n}read_*.jsonl")):
             second.update({r["id"]: {**r, "annotator": d.name} for r in read(f)})
         if d.name.startswith("adj"):
-            for f in sorted(d.glob("r5adj_*.jsonl")):
+            for f in sorted(d.glob(f"r{n}adj_*.jsonl")):
                 adjudicated.update({r["id"]: {**r, "adjudicator": d.name} for r in read(f)})
     if not second:
         return {}
-    evaluation = [r for s in ("dev", "test") for r in by_split[s]]
-    read_twice = sorted(r["id"] for r in evaluation if r["id"] in second)
+    evaluation = [r for s in REREAD_ROUNDS[n] for r in by_split[s] if r["id"] in second]
+    read_twice = sorted(r["id"] for r in evaluation)
     first = {r["id"]: r for r in evaluation}
     study = agreement_study(first, second, adjudicated, read_twice, keys)
     study["by_source"] = {
@@ -306,12 +308,12 @@ def reread(by_split: dict[str, list[dict]], keys: list[str]) -> dict:
         if b is None:
             continue
         if set(b["labels"]) == set(r["labels"]) and not b.get("skip"):
-            final, how = b, f"{r['annotator']}+{b['annotator']} (round 5: second reading agreed)"
+            final, how = b, f"{r['annotator']}+{b['annotator']} (round {n}: second reading agreed)"
         elif r["id"] in adjudicated:
             final = adjudicated[r["id"]]
-            how = f"{r['annotator']}+{b['annotator']} (round 5: adjudicated by {final['adjudicator']})"
+            how = f"{r['annotator']}+{b['annotator']} (round {n}: adjudicated by {final['adjudicator']})"
         else:
-            raise ValueError(f"{r['id']}: the two readings differ and there is no round-5 adjudication yet")
+            raise ValueError(f"{r['id']}: the two readings differ and there is no round-{n} adjudication yet")
         labels = sorted(set(final["labels"]), key=keys.index)
         for k in set(labels) ^ set(r["labels"]):
             changed[("+" if k in labels else "-") + k] += 1
