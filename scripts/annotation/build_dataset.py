@@ -505,21 +505,24 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
             ("agree_exact", stats[f"round{n}"]["agreement"].get("exact_match")),
         )
     }
-    r5 = stats.get("round5") or {}
-    r5_fields = {
-        "r5_n": r5.get("comments", 0),
-        "r5_micro": r5.get("micro_f1"),
-        "r5_exact": r5.get("exact_match"),
-        "r5_differ": r5.get("differ"),
-        "r5_hotel": r5.get("by_source", {}).get("hotel_reviews_515k", {}).get("micro_f1"),
-        "r5_cfpb": r5.get("by_source", {}).get("cfpb_narratives", {}).get("micro_f1"),
-        "r5_changes": ", ".join(
-            f"`{k}` {a} → {b}" for k, (a, b) in r5.get("labels_before_after", {}).items() if a != b
-        ),
-    }
+    reread_fields = {}
+    for n in REREAD_ROUNDS:
+        r = stats.get(f"round{n}") or {}
+        by_source = r.get("by_source", {})
+        reread_fields |= {
+            f"r{n}_n": r.get("comments", 0),
+            f"r{n}_micro": r.get("micro_f1"),
+            f"r{n}_exact": r.get("exact_match"),
+            f"r{n}_differ": r.get("differ"),
+            f"r{n}_hotel": by_source.get("hotel_reviews_515k", {}).get("micro_f1"),
+            f"r{n}_cfpb": by_source.get("cfpb_narratives", {}).get("micro_f1"),
+            f"r{n}_changes": ", ".join(
+                f"`{k}` {a} → {b}" for k, (a, b) in r.get("labels_before_after", {}).items() if a != b
+            ),
+        }
     card = template.format(
         **late,
-        **r5_fields,
+        **reread_fields,
         total=stats["total"],
         train=stats["comments"]["train"],
         dev=stats["comments"]["dev"],

@@ -52,8 +52,12 @@ def first_rows(n: int) -> list[dict]:
 
 
 def make_batches(prefix: str, rows: list[dict], names: list[str], assignment: Path) -> None:
-    out: dict[str, list[str]] = {n: [] for n in names}
-    for b, start in enumerate(range(0, len(rows), BATCH)):
+    """Cut ``rows`` into new batches after any ``prefix`` batches already written (readings can arrive in
+    waves), and add them to ``assignment``, round robin."""
+    out: dict[str, list[str]] = json.loads(assignment.read_text()) if assignment.exists() else {}
+    out = {n: out.get(n, []) for n in names}
+    first = len(list((ANN / "batches").glob(f"{prefix}_*.jsonl")))
+    for b, start in enumerate(range(0, len(rows), BATCH), first):
         name = f"{prefix}_{b:03d}"
         write_jsonl(ANN / "batches" / f"{name}.jsonl", rows[start : start + BATCH])
         out[names[b % len(names)]].append(name)
@@ -86,11 +90,15 @@ def first_reading(r: dict) -> dict:
 
 def disagreements(n: int) -> None:
     second = readings(n)
-    rng = random.Random(SEED)
+    # comments already in an adjudication batch (an earlier wave) are not batched again
+    batched = {r["id"] for f in (ANN / "batches").glob(f"r{n}adj_*.jsonl") for r in read(f)}
+    rng = random.Random(SEED + len(batched))
     out, missing = [], 0
     for r in first_rows(n):
         if r["id"] not in second:
             missing += 1
+            continue
+        if r["id"] in batched:
             continue
         b = second[r["id"]]
         if set(b["labels"]) == set(r["labels"]) and not b.get("skip"):
@@ -101,7 +109,7 @@ def disagreements(n: int) -> None:
         out.append({"id": r["id"], "source": r["source"], "text": r["text"], "A": pair[0], "B": pair[1]})
     rng.shuffle(out)
     make_batches(f"r{n}adj", out, ROUNDS[n][2], ANN / f"assignment_round{n}_adjudication.json")
-    print(f"{len(out)} comments differ; {missing} not read yet")
+    print(f"{len(out)} more comments differ; {missing} not read yet")
 
 
 def show(name: str) -> None:
