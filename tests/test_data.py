@@ -243,3 +243,38 @@ def test_synthetic_training_labels_are_the_writers_joined_with_a_blind_reading(s
             assert r["text"][sp["start"] : sp["end"]] == source["evidence"][sp["label"]], (r["id"], sp)
     # the reader adds labels the writer left out, so the union is strictly larger
     assert sum(len(r["labels"]) for r in rows) > sum(len(w["labels"]) for w in written.values())
+
+
+def test_reread_comments_hold_the_agreed_reading_or_the_adjudication(splits) -> None:
+    """Rounds 5-6: a comment read twice carries the second reading's labels where the two readings agreed
+    (its annotator field says so) and the adjudicator's labels otherwise, read from the raw files."""
+    raw = Path(__file__).resolve().parents[1] / "data" / "annotation" / "raw"
+
+    def answers(pattern: str) -> dict[str, dict]:
+        return {
+            r["id"]: {**r, "by": f.parent.name}
+            for f in sorted(raw.glob(f"*/{pattern}"))
+            for r in map(json.loads, f.read_text(encoding="utf-8").splitlines())
+        }
+
+    stats = json.loads((raw.parent / "stats.json").read_text(encoding="utf-8"))
+    applied = [n for n in (5, 6) if stats.get(f"round{n}", {}).get("applied")]
+    assert 5 in applied
+    checked = 0
+    for n, names in ((5, ("dev", "test")), (6, ("train",))):
+        if n not in applied:  # recorded, not applied: the comments keep their first reading
+            assert not any(f"(round {n}:" in r["annotator"] for s in names for r in splits[s])
+            continue
+        second, adjudicated = answers(f"r{n}read_*.jsonl"), answers(f"r{n}adj_*.jsonl")
+        for r in (r for s in names for r in splits[s] if r["id"] in second):
+            if f"(round {n}: adjudicated by" in r["annotator"]:
+                final = adjudicated[r["id"]]
+                assert r["annotator"].endswith(f"adjudicated by {final['by']})"), r["id"]
+            else:
+                assert f"(round {n}: second reading agreed)" in r["annotator"], r["id"]
+                final = second[r["id"]]
+            assert set(r["labels"]) == set(final["labels"]), r["id"]
+            checked += 1
+    # every dev and test comment was read twice in round 5
+    assert all("(round 5:" in r["annotator"] for s in ("dev", "test") for r in splits[s])
+    assert checked >= len(splits["dev"]) + len(splits["test"])

@@ -51,6 +51,10 @@ EVAL_ROUNDS = {6}
 # Rounds 5 and 6 (session 15): comments read once before the rulings read a second time, blind, and the
 # differences adjudicated (scripts/annotation/reread.py): round 5 dev and test, round 6 train's rounds 1-2.
 REREAD_ROUNDS = {5: ("dev", "test"), 6: ("train",)}
+# Rounds whose result replaces the first reading. Round 6 is recorded (agreement, label changes) but not yet
+# applied: trained on, it raised dev F1 and lowered ood_dev and ood_wide_dev (docs/experiments.md, session
+# 15), and applying it also means retraining the bundled encoder; `--apply-rounds 5 6` builds with it.
+APPLIED_REREAD_ROUNDS = (5,)
 REREAD_METHOD = (
     "LLM annotator agents (Claude), every comment read in full by two annotators independently, labels decided "
     "by reading, differences adjudicated by a third; guideline 1.1 with the project's rulings (ANNOTATOR_BRIEF.md)"
@@ -121,7 +125,7 @@ def agreement_study(primary: dict, second: dict, adjudicated: dict, both: list[s
     return agreement
 
 
-def main(readers: list[str] | None = None) -> None:
+def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_REREAD_ROUNDS) -> None:
     tax = Taxonomy.default()
     keys = list(tax.keys)
     pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
@@ -230,7 +234,7 @@ def main(readers: list[str] | None = None) -> None:
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
-    reread_rounds = {n: reread(by_split, keys, n) for n in REREAD_ROUNDS}
+    reread_rounds = {n: reread(by_split, keys, n, apply=n in applied) for n in REREAD_ROUNDS}
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
 
@@ -271,11 +275,11 @@ def main(readers: list[str] | None = None) -> None:
     )
 
 
-def reread(by_split: dict[str, list[dict]], keys: list[str], n: int) -> dict:
+def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool = True) -> dict:
     """Round ``n`` (5 or 6): replace the labels of the comments it read again by the second reading where
     both readings agree, else by the adjudication (``scripts/annotation/reread.py``). Applied after the split
     assignment, which was made on the first reading, so that no comment changes split. Returns the
-    first-vs-second agreement study."""
+    first-vs-second agreement study (``apply=False``: the study only, the records keep their first reading)."""
     second: dict[str, dict] = {}
     adjudicated: dict[str, dict] = {}
     for d in sorted((ANN / "raw").iterdir()):
@@ -302,7 +306,7 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int) -> dict:
     }
     study["differ"] = sum(set(first[i]["labels"]) != set(second[i]["labels"]) for i in read_twice)
     before = Counter(k for r in evaluation for k in r["labels"])
-    changed = Counter()
+    changed, after = Counter(), Counter()
     for r in evaluation:
         b = second.get(r["id"])
         if b is None:
@@ -317,6 +321,9 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int) -> dict:
         labels = sorted(set(final["labels"]), key=keys.index)
         for k in set(labels) ^ set(r["labels"]):
             changed[("+" if k in labels else "-") + k] += 1
+        after.update(labels)
+        if not apply:
+            continue
         r.update(
             labels=labels,
             spans=spans_for(r["text"], {"labels": labels, "evidence": final["evidence"]}, r["id"]),
@@ -325,7 +332,7 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int) -> dict:
             note=final.get("note", "") or "",
         )
     study["changed_labels"] = dict(sorted(changed.items()))
-    after = Counter(k for r in evaluation for k in r["labels"])
+    study["applied"] = apply
     study["labels_before_after"] = {k: [before[k], after[k]] for k in keys}
     return study
 
@@ -593,4 +600,12 @@ if __name__ == "__main__":
         help="join only these blind readers' labels (raw/annsyn* folder names) into the synthetic training "
         "labels; with no name, the writers' labels alone (default: every reader)",
     )
-    main(ap.parse_args().readers)
+    ap.add_argument(
+        "--apply-rounds",
+        nargs="*",
+        type=int,
+        default=list(APPLIED_REREAD_ROUNDS),
+        help="re-reading rounds whose result replaces the first reading (default: %(default)s)",
+    )
+    args = ap.parse_args()
+    main(args.readers, tuple(args.apply_rounds))
