@@ -142,7 +142,7 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
     second: dict[str, dict] = {}
     for ann_dir in sorted((ANN / "raw").iterdir()):
         if ann_dir.name.startswith(("annood", "annsyn", "adj")):
-            continue  # blind labels of synthetic comments (synthetic_sets()); round-5 adjudication (reread())
+            continue  # blind labels of synthetic comments (synthetic_sets()); rounds 5-6 adjudication (reread())
         for f in sorted(ann_dir.glob("*.jsonl")):
             if re.match(r"r\d+read_", f.name):
                 continue  # a second reading (rounds 5-6), applied by reread() after the split
@@ -290,9 +290,9 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
                 adjudicated.update({r["id"]: {**r, "adjudicator": d.name} for r in read(f)})
     if not second:
         return {}
-    evaluation = [r for s in REREAD_ROUNDS[n] for r in by_split[s] if r["id"] in second]
-    read_twice = sorted(r["id"] for r in evaluation)
-    first = {r["id"]: r for r in evaluation}
+    rows = [r for s in REREAD_ROUNDS[n] for r in by_split[s] if r["id"] in second]
+    read_twice = sorted(r["id"] for r in rows)
+    first = {r["id"]: r for r in rows}
     study = agreement_study(first, second, adjudicated, read_twice, keys)
     study["by_source"] = {
         src: {
@@ -305,12 +305,10 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
         for src in sorted({first[i]["source"] for i in read_twice})
     }
     study["differ"] = sum(set(first[i]["labels"]) != set(second[i]["labels"]) for i in read_twice)
-    before = Counter(k for r in evaluation for k in r["labels"])
+    before = Counter(k for r in rows for k in r["labels"])
     changed, after = Counter(), Counter()
-    for r in evaluation:
-        b = second.get(r["id"])
-        if b is None:
-            continue
+    for r in rows:
+        b = second[r["id"]]
         if set(b["labels"]) == set(r["labels"]) and not b.get("skip"):
             final, how = b, f"{r['annotator']}+{b['annotator']} (round {n}: second reading agreed)"
         elif r["id"] in adjudicated:
