@@ -26,6 +26,7 @@ SPLITS = Path("data/annotated")
 # round: (the comments it reads again, its readers, its adjudicators)
 ROUNDS = {
     5: (("dev", "test"), [f"ann{i}" for i in range(22, 30)], [f"adj{i}" for i in range(1, 7)]),
+    # round 6: batches r6adj_017-019 of the second wave went to adj15-adj17 (the assignment file says who)
     6: (("train",), [f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
 }
 BATCH = 25
