@@ -48,13 +48,15 @@ SYNTHETIC_ROUNDS = {
 # round 6 (session 9) lowered ood_dev F1 with both seeds when trained on, and its 42 domains are ones
 # no training writer used, so it measures out-of-domain quality on a much wider spread than ood_*.
 EVAL_ROUNDS = {6}
-# Rounds 5 and 6 (session 15): comments read once before the rulings read a second time, blind, and the
-# differences adjudicated (scripts/annotation/reread.py): round 5 dev and test, round 6 train's rounds 1-2.
-REREAD_ROUNDS = {5: ("dev", "test"), 6: ("train",)}
-# Rounds whose result replaces the first reading. Round 6 is recorded (agreement, label changes) but not yet
-# applied: trained on, it raised dev F1 and lowered ood_dev and ood_wide_dev (docs/experiments.md, session
-# 15), and applying it also means retraining the bundled encoder; `--apply-rounds 5 6` builds with it.
-APPLIED_REREAD_ROUNDS = (5,)
+# Rounds 5-7 (sessions 15-16): comments read once before the rulings read a second time, blind, and the
+# differences adjudicated (scripts/annotation/reread.py): round 5 dev and test, round 6 train's rounds 1-2,
+# round 7 the out-of-domain evaluation splits (synthetic comments whose gold was one blind reader's).
+OOD_SPLITS = ("ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test")
+REREAD_ROUNDS = {5: ("dev", "test"), 6: ("train",), 7: OOD_SPLITS}
+# Rounds whose result replaces the first reading: 5 and 7, the evaluation splits. Round 6 is recorded
+# (agreement, label changes) but not applied: trained on, it raised dev F1 and lowered ood_dev with two seeds,
+# also on round 7's labels (docs/experiments.md, sessions 15-16); `--apply-rounds 5 6 7` builds with it.
+APPLIED_REREAD_ROUNDS = (5, 7)
 REREAD_METHOD = (
     "LLM annotator agents (Claude), every comment read in full by two annotators independently, labels decided "
     "by reading, differences adjudicated by a third; guideline 1.1 with the project's rulings (ANNOTATOR_BRIEF.md)"
@@ -234,7 +236,7 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
-    reread_rounds = {n: reread(by_split, keys, n, apply=n in applied) for n in REREAD_ROUNDS}
+    reread_rounds = {n: reread(by_split, keys, n, apply=n in applied) for n in (5, 6)}
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
 
@@ -264,6 +266,15 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
         }
     stats.update({f"round{n}": study for n, study in reread_rounds.items() if study})
     stats["synthetic"] = synthetic_sets(keys, readers)
+    # Round 7 re-reads the out-of-domain splits that synthetic_sets() has just written from their first
+    # reading; like round 5 it is applied after their split assignment.
+    ood = {s: read(OUT / f"{s}.jsonl") for s in OOD_SPLITS if (OUT / f"{s}.jsonl").exists()}
+    if ood:
+        study = reread(ood, keys, 7, apply=7 in applied)
+        if study:
+            stats["round7"] = study
+        for s, rows in ood.items():
+            write_jsonl(OUT / f"{s}.jsonl", rows)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     short = [k for k in keys if counts["train"][k] < 40 or counts["test"][k] < 12]
     write_card(stats, keys, short)
@@ -276,7 +287,7 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
 
 
 def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool = True) -> dict:
-    """Round ``n`` (5 or 6): replace the labels of the comments it read again by the second reading where
+    """Round ``n`` (5, 6 or 7): replace the labels of the comments it read again by the second reading where
     both readings agree, else by the adjudication (``scripts/annotation/reread.py``). Applied after the split
     assignment, which was made on the first reading, so that no comment changes split. Returns the
     first-vs-second agreement study (``apply=False``: the study only, the records keep their first reading)."""
@@ -326,7 +337,8 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
             labels=labels,
             spans=spans_for(r["text"], {"labels": labels, "evidence": final["evidence"]}, r["id"]),
             annotator=how,
-            method=REREAD_METHOD,
+            # a synthetic comment keeps what its method says of its writing
+            method=f"{r['method']}; read again: {REREAD_METHOD}" if r.get("synthetic") else REREAD_METHOD,
             note=final.get("note", "") or "",
         )
     study["changed_labels"] = dict(sorted(changed.items()))

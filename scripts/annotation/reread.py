@@ -5,7 +5,8 @@
     python scripts/annotation/reread.py show r5adj_000             # print an adjudication batch for reading
 
 Round 5 read dev and test again; round 6 the train comments of rounds 1-2 (rounds 3-4 were drawn and read
-after the rulings below, and round 4 followed them).
+after the rulings below, and round 4 followed them); round 7 the four out-of-domain evaluation splits, whose
+synthetic comments were read blind in sessions 4-9, before the rulings.
 
 Dev and test were annotated once, in rounds 1-2, before the adjudication's rulings and the settled open
 questions (ANNOTATOR_BRIEF.md, "Rulings since round 1"); round 4 of train follows them. A second annotator
@@ -23,11 +24,13 @@ from pathlib import Path
 
 ANN = Path("data/annotation")
 SPLITS = Path("data/annotated")
+OOD_SPLITS = ("ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test")
 # round: (the comments it reads again, its readers, its adjudicators)
 ROUNDS = {
     5: (("dev", "test"), [f"ann{i}" for i in range(22, 30)], [f"adj{i}" for i in range(1, 7)]),
     # round 6: batches r6adj_017-019 of the second wave went to adj15-adj17 (the assignment file says who)
     6: (("train",), [f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
+    7: (OOD_SPLITS, [f"ann{i}" for i in range(38, 46)], [f"adj{i}" for i in range(18, 29)]),
 }
 BATCH = 25
 SEED = 15
@@ -42,9 +45,10 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def first_rows(n: int) -> list[dict]:
-    """The comments round ``n`` reads again, with their first reading (train: the round 1-2 comments)."""
+    """The comments round ``n`` reads again, with their first reading (train: the round 1-2 comments; the
+    out-of-domain splits: all of them)."""
     early = {r["id"] for f in ("pool.jsonl", "pool_round2.jsonl") for r in read(ANN / f)}
-    rows = [r for s in ROUNDS[n][0] for r in read(SPLITS / f"{s}.jsonl") if r["id"] in early]
+    rows = [r for s in ROUNDS[n][0] for r in read(SPLITS / f"{s}.jsonl") if s in OOD_SPLITS or r["id"] in early]
     # Both steps compare against the first reading; once build_dataset.py has applied the round the split
     # files hold the result instead, and rerunning a step would compare the second reading with itself.
     if any(f"(round {n}:" in r["annotator"] for r in rows):
