@@ -52,7 +52,8 @@ EVAL_ROUNDS = {6}
 # differences adjudicated (scripts/annotation/reread.py): round 5 dev and test, round 6 train's rounds 1-2,
 # round 7 the out-of-domain evaluation splits (synthetic comments whose gold was one blind reader's).
 OOD_SPLITS = ("ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test")
-REREAD_ROUNDS = {5: ("dev", "test"), 6: ("train",), 7: OOD_SPLITS}
+OOD_ROUND = 7
+REREAD_ROUNDS = {5: ("dev", "test"), 6: ("train",), OOD_ROUND: OOD_SPLITS}
 # Rounds whose result replaces the first reading: 5 and 7, the evaluation splits. Round 6 is recorded
 # (agreement, label changes) but not applied: trained on, it raised dev F1 and lowered ood_dev with two seeds,
 # also on round 7's labels (docs/experiments.md, sessions 15-16); `--apply-rounds 5 6 7` builds with it.
@@ -236,7 +237,10 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
-    reread_rounds = {n: reread(by_split, keys, n, apply=n in applied) for n in (5, 6)}
+    # rounds of the gold splits here; round 7's splits are written by synthetic_sets() below
+    reread_rounds = {
+        n: reread(by_split, keys, n, apply=n in applied) for n, names in REREAD_ROUNDS.items() if n != OOD_ROUND
+    }
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
 
@@ -270,9 +274,9 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
     # reading; like round 5 it is applied after their split assignment.
     ood = {s: read(OUT / f"{s}.jsonl") for s in OOD_SPLITS if (OUT / f"{s}.jsonl").exists()}
     if ood:
-        study = reread(ood, keys, 7, apply=7 in applied)
+        study = reread(ood, keys, OOD_ROUND, apply=OOD_ROUND in applied)
         if study:
-            stats["round7"] = study
+            stats[f"round{OOD_ROUND}"] = study
         for s, rows in ood.items():
             write_jsonl(OUT / f"{s}.jsonl", rows)
     (ANN / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
@@ -286,11 +290,8 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
     )
 
 
-def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool = True) -> dict:
-    """Round ``n`` (5, 6 or 7): replace the labels of the comments it read again by the second reading where
-    both readings agree, else by the adjudication (``scripts/annotation/reread.py``). Applied after the split
-    assignment, which was made on the first reading, so that no comment changes split. Returns the
-    first-vs-second agreement study (``apply=False``: the study only, the records keep their first reading)."""
+def round_readings(n: int) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Round ``n``'s second readings (``annotator``: the reader) and adjudications (``adjudicator``), by id."""
     second: dict[str, dict] = {}
     adjudicated: dict[str, dict] = {}
     for d in sorted((ANN / "raw").iterdir()):
@@ -299,6 +300,15 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
         if d.name.startswith("adj"):
             for f in sorted(d.glob(f"r{n}adj_*.jsonl")):
                 adjudicated.update({r["id"]: {**r, "adjudicator": d.name} for r in read(f)})
+    return second, adjudicated
+
+
+def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool = True) -> dict:
+    """Round ``n`` (5, 6 or 7): replace the labels of the comments it read again by the second reading where
+    both readings agree, else by the adjudication (``scripts/annotation/reread.py``). Applied after the split
+    assignment, which was made on the first reading, so that no comment changes split. Returns the
+    first-vs-second agreement study (``apply=False``: the study only, the records keep their first reading)."""
+    second, adjudicated = round_readings(n)
     if not second:
         return {}
     rows = [r for s in REREAD_ROUNDS[n] for r in by_split[s] if r["id"] in second]

@@ -1,4 +1,4 @@
-"""Rounds 5 and 6: a second, blind reading of comments read once, and the adjudication of what differs.
+"""Rounds 5-7: a second, blind reading of comments read once, and the adjudication of what differs.
 
     python scripts/annotation/reread.py batches [--round 6]        # rNread_* batches + assignment_roundN.json
     python scripts/annotation/reread.py disagreements [--round 6]  # rNadj_* batches: the two readings differ
@@ -22,22 +22,19 @@ import json
 import random
 from pathlib import Path
 
-ANN = Path("data/annotation")
+# the splits each round reads again, and how build_dataset.py collects the readings: one definition for both
+from build_dataset import ANN, OOD_SPLITS, REREAD_ROUNDS, read, round_readings
+
 SPLITS = Path("data/annotated")
-OOD_SPLITS = ("ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test")
-# round: (the comments it reads again, its readers, its adjudicators)
+# round: (its readers, its adjudicators); the assignment files say who took which batch (round 6's r6adj_017-019
+# went to adj15-adj17, round 7's adjudication waves to adj18-adj28 as helpers became free)
 ROUNDS = {
-    5: (("dev", "test"), [f"ann{i}" for i in range(22, 30)], [f"adj{i}" for i in range(1, 7)]),
-    # round 6: batches r6adj_017-019 of the second wave went to adj15-adj17 (the assignment file says who)
-    6: (("train",), [f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
-    7: (OOD_SPLITS, [f"ann{i}" for i in range(38, 46)], [f"adj{i}" for i in range(18, 29)]),
+    5: ([f"ann{i}" for i in range(22, 30)], [f"adj{i}" for i in range(1, 7)]),
+    6: ([f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
+    7: ([f"ann{i}" for i in range(38, 46)], [f"adj{i}" for i in range(18, 29)]),
 }
 BATCH = 25
 SEED = 15
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.open(encoding="utf-8")]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -48,7 +45,7 @@ def first_rows(n: int) -> list[dict]:
     """The comments round ``n`` reads again, with their first reading (train: the round 1-2 comments; the
     out-of-domain splits: all of them)."""
     early = {r["id"] for f in ("pool.jsonl", "pool_round2.jsonl") for r in read(ANN / f)}
-    rows = [r for s in ROUNDS[n][0] for r in read(SPLITS / f"{s}.jsonl") if s in OOD_SPLITS or r["id"] in early]
+    rows = [r for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl") if s in OOD_SPLITS or r["id"] in early]
     # Both steps compare against the first reading; once build_dataset.py has applied the round the split
     # files hold the result instead, and rerunning a step would compare the second reading with itself.
     if any(f"(round {n}:" in r["annotator"] for r in rows):
@@ -59,8 +56,9 @@ def first_rows(n: int) -> list[dict]:
 def make_batches(prefix: str, rows: list[dict], names: list[str], assignment: Path) -> None:
     """Cut ``rows`` into new batches after any ``prefix`` batches already written (readings can arrive in
     waves), and add them to ``assignment``, round robin."""
-    out: dict[str, list[str]] = json.loads(assignment.read_text()) if assignment.exists() else {}
-    out = {n: out.get(n, []) for n in names}
+    recorded: dict[str, list[str]] = json.loads(assignment.read_text()) if assignment.exists() else {}
+    # names that took batches outside the round's list (round 6's adj15-adj17) keep their entries
+    out = {n: [] for n in names} | recorded
     first = len(list((ANN / "batches").glob(f"{prefix}_*.jsonl")))
     for b, start in enumerate(range(0, len(rows), BATCH), first):
         name = f"{prefix}_{b:03d}"
@@ -75,17 +73,7 @@ def batches(n: int) -> None:
     # Text only: the reader must not see the first reading's labels, nor which split a comment is in.
     rows = [{"id": r["id"], "source": r["source"], "text": r["text"]} for r in first_rows(n)]
     random.Random(SEED).shuffle(rows)
-    make_batches(f"r{n}read", rows, ROUNDS[n][1], ANN / f"assignment_round{n}.json")
-
-
-def readings(n: int) -> dict[str, dict]:
-    out = {}
-    for d in sorted((ANN / "raw").iterdir()):
-        for f in sorted(d.glob(f"r{n}read_*.jsonl")):
-            for rec in read(f):
-                rec["annotator"] = d.name
-                out[rec["id"]] = rec
-    return out
+    make_batches(f"r{n}read", rows, ROUNDS[n][0], ANN / f"assignment_round{n}.json")
 
 
 def first_reading(r: dict) -> dict:
@@ -94,7 +82,7 @@ def first_reading(r: dict) -> dict:
 
 
 def disagreements(n: int) -> None:
-    second = readings(n)
+    second, _ = round_readings(n)
     # comments already in an adjudication batch (an earlier wave) are not batched again
     batched = {r["id"] for f in (ANN / "batches").glob(f"r{n}adj_*.jsonl") for r in read(f)}
     rng = random.Random(SEED + len(batched))
@@ -113,7 +101,7 @@ def disagreements(n: int) -> None:
             pair.reverse()
         out.append({"id": r["id"], "source": r["source"], "text": r["text"], "A": pair[0], "B": pair[1]})
     rng.shuffle(out)
-    make_batches(f"r{n}adj", out, ROUNDS[n][2], ANN / f"assignment_round{n}_adjudication.json")
+    make_batches(f"r{n}adj", out, ROUNDS[n][1], ANN / f"assignment_round{n}_adjudication.json")
     print(f"{len(out)} more comments differ; {missing} not read yet")
 
 
