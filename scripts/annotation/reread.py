@@ -1,4 +1,4 @@
-"""Rounds 5-7: a second, blind reading of comments read once, and the adjudication of what differs.
+"""Rounds 5-8: a second, blind reading of comments read once, and the adjudication of what differs.
 
     python scripts/annotation/reread.py batches [--round 6]        # rNread_* batches + assignment_roundN.json
     python scripts/annotation/reread.py disagreements [--round 6]  # rNadj_* batches: the two readings differ
@@ -6,7 +6,9 @@
 
 Round 5 read dev and test again; round 6 the train comments of rounds 1-2 (rounds 3-4 were drawn and read
 after the rulings below, and round 4 followed them); round 7 the four out-of-domain evaluation splits, whose
-synthetic comments were read blind in sessions 4-9, before the rulings.
+synthetic comments were read blind in sessions 4-9, before the rulings; round 8 the synthetic training comments
+with a negative label or a sin (their first reading is the union of the writer's and a blind reader's labels,
+also from before the rulings).
 
 Dev and test were annotated once, in rounds 1-2, before the adjudication's rulings and the settled open
 questions (ANNOTATOR_BRIEF.md, "Rulings since round 1"); round 4 of train follows them. A second annotator
@@ -32,6 +34,7 @@ ROUNDS = {
     5: ([f"ann{i}" for i in range(22, 30)], [f"adj{i}" for i in range(1, 7)]),
     6: ([f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
     7: ([f"ann{i}" for i in range(38, 46)], [f"adj{i}" for i in range(18, 29)]),
+    8: ([f"ann{i}" for i in range(46, 54)], [f"adj{i}" for i in range(29, 37)]),
 }
 BATCH = 25
 SEED = 15
@@ -45,7 +48,17 @@ def first_rows(n: int) -> list[dict]:
     """The comments round ``n`` reads again, with their first reading (train: the round 1-2 comments; the
     out-of-domain splits: all of them)."""
     early = {r["id"] for f in ("pool.jsonl", "pool_round2.jsonl") for r in read(ANN / f)}
-    rows = [r for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl") if s in OOD_SPLITS or r["id"] in early]
+
+    def reads(split: str, r: dict) -> bool:
+        if split == "train":
+            return r["id"] in early
+        if split == "train_synthetic":
+            # a negative skill or a sin: what the rulings are about (the first reading's labels choose the
+            # comments; the reader never sees them)
+            return any(not k.endswith("+") for k in r["labels"])
+        return split in OOD_SPLITS
+
+    rows = [r for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl") if reads(s, r)]
     # Both steps compare against the first reading; once build_dataset.py has applied the round the split
     # files hold the result instead, and rerunning a step would compare the second reading with itself.
     if any(f"(round {n}:" in r["annotator"] for r in rows):
