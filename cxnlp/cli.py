@@ -275,13 +275,18 @@ def evaluate(
         ),
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write metrics.json and the report here; the model directory is left as is."),
+    ] = None,
     baselines: Annotated[bool, typer.Option(help="Also score the keyword and zero-shot baselines.")] = True,
 ) -> None:
     """Score a model on labeled data: per-label table, metrics.json and an HTML report.
 
     The scores are added to the model directory's metrics.json and model card (README.md), keyed by the
     split (prefixed with the data's name when it is not the data the model was trained on), and the
-    report is written there as report_<split>.html unless --report says otherwise.
+    report is written there as report_<split>.html unless --report says otherwise.  With --out they go
+    to that directory instead, which suits a model that is shared, installed or read-only.
     """
     from cxnlp.data import BUNDLED_DATA, DataError, load_records, read_labeled
     from cxnlp.evaluation import KeywordBaseline, ZeroShotBaseline, evaluate_records, html_report
@@ -325,20 +330,29 @@ def evaluate(
     _print_metrics(results[main_name], f"{main_name} on {split} ({len(records)} comments)")
     for name, r in list(results.items())[1:]:
         console.print(f"{name}: micro F1 {r['micro']['f1']:.3f}, macro F1 {r['macro_f1']:.3f}")
-    metrics_path = model / "metrics.json"
-    saved = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    saved[split] = results[main_name]
-    saved[f"{split}_baselines"] = {
-        n: {k: r[k] for k in ("micro", "macro_f1", "per_label")} for n, r in results.items() if n != main_name
-    }
     from cxnlp.io import write_text_atomic
     from cxnlp.modelcard import model_card
 
-    # The model directory is updated in place: each file through a temporary file and a rename.
-    write_text_atomic(metrics_path, json.dumps(saved, indent=2) + "\n")
-    write_text_atomic(model / "README.md", model_card(m, saved))  # the card shows every split scored
-    report = report or model / f"report_{split.replace(':', '_')}.html"
-    write_text_atomic(report, html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name))
+    target = out or model
+    metrics_path = target / "metrics.json"
+    try:
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        saved = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+        saved[split] = results[main_name]
+        saved[f"{split}_baselines"] = {
+            n: {k: r[k] for k in ("micro", "macro_f1", "per_label")} for n, r in results.items() if n != main_name
+        }
+        # Each file goes through a temporary file and a rename, so a failed write leaves the old one.
+        write_text_atomic(metrics_path, json.dumps(saved, indent=2) + "\n")
+        if out is None:
+            write_text_atomic(model / "README.md", model_card(m, saved))  # the card shows every split scored
+        report = report or target / f"report_{split.replace(':', '_')}.html"
+        title = f"cxnlp evaluation: {model.name} on {split}"
+        write_text_atomic(report, html_report(title, results, m.keys, main_name))
+    except (OSError, json.JSONDecodeError) as exc:
+        hint = "" if out else " (--out DIR writes the results elsewhere)"
+        raise fail(f"cannot save the evaluation to {target}: {exc}{hint}") from None
     console.print(f"metrics: {metrics_path}  report: {report}")
 
 

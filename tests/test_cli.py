@@ -67,6 +67,35 @@ def test_evaluate_prints_table_and_writes_metrics_and_report(tmp_path: Path) -> 
     assert not [p for p in model.iterdir() if ".tmp" in p.name]
 
 
+def test_evaluate_out_leaves_the_model_directory_untouched(tmp_path: Path) -> None:
+    """--out: the scores and report go to another directory, for a model that is shared or read-only; a
+    place that cannot be written is a one-line error that says so."""
+    import shutil
+
+    from cxnlp.data import load_records, write_jsonl
+
+    model = tmp_path / "model"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "models" / "cx-default", model)
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    sample = tmp_path / "sample.jsonl"
+    write_jsonl(sample, load_records(None)["dev"][:40])
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["evaluate", str(model), "--data", str(sample), "--no-baselines", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+    assert set(json.loads((out / "metrics.json").read_text())) == {"sample.jsonl", "sample.jsonl_baselines"}
+    assert "friendliness+" in (out / "report_sample.jsonl.html").read_text()
+    # a place that cannot be written (here a file where the directory should be) is a one-line error
+    blocked = tmp_path / "blocked"
+    blocked.write_text("mine")
+    result = runner.invoke(
+        app, ["evaluate", str(model), "--data", str(sample), "--no-baselines", "--out", str(blocked)]
+    )
+    lines = [line for line in result.output.splitlines() if line.strip() and "error" in line]
+    assert result.exit_code == 1 and len(lines) == 1 and "cannot save the evaluation to" in lines[0]
+    assert blocked.read_text() == "mine"
+
+
 def test_train_refuses_an_existing_output_before_training(tmp_path: Path) -> None:
     out = tmp_path / "m"
     out.mkdir()
