@@ -244,9 +244,7 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
     # rounds of the gold splits here; round 7's splits are written by synthetic_sets() below
     reread_rounds = {
-        n: reread(by_split, keys, n, apply=n in applied)
-        for n in REREAD_ROUNDS
-        if n not in SYNTHETIC_REREAD_ROUNDS
+        n: reread(by_split, keys, n, apply=n in applied) for n in REREAD_ROUNDS if n not in SYNTHETIC_REREAD_ROUNDS
     }
     for s in PROPORTIONS:
         write_jsonl(OUT / f"{s}.jsonl", by_split[s])
