@@ -1,4 +1,4 @@
-"""Rounds 5-8: a second, blind reading of comments read once, and the adjudication of what differs.
+"""Rounds 5-9: a second, blind reading of comments read once, and the adjudication of what differs.
 
     python scripts/annotation/reread.py batches [--round 6]        # rNread_* batches + assignment_roundN.json
     python scripts/annotation/reread.py disagreements [--round 6]  # rNadj_* batches: the two readings differ
@@ -8,7 +8,9 @@ Round 5 read dev and test again; round 6 the train comments of rounds 1-2 (round
 after the rulings below, and round 4 followed them); round 7 the four out-of-domain evaluation splits, whose
 synthetic comments were read blind in sessions 4-9, before the rulings; round 8 the synthetic training comments
 with a negative label or a sin (their first reading is the union of the writer's and a blind reader's labels,
-also from before the rulings).
+also from before the rulings); round 9 the other synthetic training comments (positive labels only, or none).
+
+    .venv/bin/python scripts/annotation/reread.py ...   # it reads the taxonomy through cxnlp
 
 Dev and test were annotated once, in rounds 1-2, before the adjudication's rulings and the settled open
 questions (ANNOTATOR_BRIEF.md, "Rulings since round 1"); round 4 of train follows them. A second annotator
@@ -35,6 +37,7 @@ ROUNDS = {
     6: ([f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
     7: ([f"ann{i}" for i in range(38, 46)], [f"adj{i}" for i in range(18, 29)]),
     8: ([f"ann{i}" for i in range(46, 54)], [f"adj{i}" for i in range(29, 37)]),
+    9: ([f"ann{i}" for i in range(54, 62)], [f"adj{i}" for i in range(37, 45)]),
 }
 BATCH = 25
 SEED = 15
@@ -53,9 +56,9 @@ def first_rows(n: int) -> list[dict]:
         if split == "train":
             return r["id"] in early
         if split == "train_synthetic":
-            # a negative skill or a sin: what the rulings are about (the first reading's labels choose the
-            # comments; the reader never sees them)
-            return any(not k.endswith("+") for k in r["labels"])
+            # round 8 a negative skill or a sin, what the rulings are about, round 9 the rest (the first
+            # reading's labels choose the comments; the reader never sees them)
+            return any(not k.endswith("+") for k in r["labels"]) == (n == 8)
         return split in OOD_SPLITS
 
     rows = [r for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl") if reads(s, r)]
