@@ -343,6 +343,7 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
     study["differ"] = sum(set(first[i]["labels"]) != set(second[i]["labels"]) for i in read_twice)
     before = Counter(k for r in rows for k in r["labels"])
     changed, after = Counter(), Counter()
+    pending = 0
     for r in rows:
         b = second[r["id"]]
         if set(b["labels"]) == set(r["labels"]) and not b.get("skip"):
@@ -350,6 +351,10 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
         elif r["id"] in adjudicated:
             final = adjudicated[r["id"]]
             how = f"{r['annotator']}+{b['annotator']} (round {n}: adjudicated by {final['adjudicator']})"
+        elif not apply:
+            # a round still being adjudicated can be recorded, not applied: its pending comments are counted
+            pending += 1
+            continue
         else:
             raise ValueError(f"{r['id']}: the two readings differ and there is no round-{n} adjudication yet")
         labels = sorted(set(final["labels"]), key=keys.index)
@@ -368,6 +373,8 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
         )
     study["changed_labels"] = dict(sorted(changed.items()))
     study["applied"] = apply
+    if pending:
+        study["pending_adjudication"] = pending
     study["labels_before_after"] = {k: [before[k], after[k]] for k in keys}
     return study
 
