@@ -37,7 +37,7 @@ ROUNDS = {
     6: ([f"ann{i}" for i in range(30, 38)], [f"adj{i}" for i in range(7, 15)]),
     7: ([f"ann{i}" for i in range(38, 46)], [f"adj{i}" for i in range(18, 29)]),
     8: ([f"ann{i}" for i in range(46, 54)], [f"adj{i}" for i in range(29, 37)]),
-    9: ([f"ann{i}" for i in range(54, 62)], [f"adj{i}" for i in range(37, 45)]),
+    9: ([f"ann{i}" for i in range(54, 62)], [f"adj{i}" for i in range(37, 47)]),
 }
 BATCH = 25
 SEED = 15
