@@ -277,7 +277,9 @@ def evaluate(
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write metrics.json and the report here; the model directory is left as is."),
+        typer.Option(
+            "--out", help="Write metrics.json and the report (unless --report) here; the model directory is left as is."
+        ),
     ] = None,
     baselines: Annotated[bool, typer.Option(help="Also score the keyword and zero-shot baselines.")] = True,
 ) -> None:
@@ -333,26 +335,36 @@ def evaluate(
     from cxnlp.io import write_text_atomic
     from cxnlp.modelcard import model_card
 
+    if out is not None and out.resolve() == model.resolve():
+        out = None  # the model directory itself: its card is updated too
     target = out or model
     metrics_path = target / "metrics.json"
+    report = report or target / f"report_{split.replace(':', '_')}.html"
+    try:
+        saved = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise fail(f"{metrics_path}: cannot read the scores saved there: {exc}") from None
+    if not isinstance(saved, dict):
+        raise fail(f"{metrics_path}: not a metrics file (a JSON object of scores by split)")
+    saved[split] = results[main_name]
+    saved[f"{split}_baselines"] = {
+        n: {k: r[k] for k in ("micro", "macro_f1", "per_label")} for n, r in results.items() if n != main_name
+    }
     try:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-        saved = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-        saved[split] = results[main_name]
-        saved[f"{split}_baselines"] = {
-            n: {k: r[k] for k in ("micro", "macro_f1", "per_label")} for n, r in results.items() if n != main_name
-        }
-        # Each file goes through a temporary file and a rename, so a failed write leaves the old one.
+        # The report first: if it cannot be written, the saved scores are left as they were. Each file goes
+        # through a temporary file and a rename, so a failed write leaves the old one.
+        html = html_report(f"cxnlp evaluation: {model.name} on {split}", results, m.keys, main_name)
+        write_text_atomic(report, html)
         write_text_atomic(metrics_path, json.dumps(saved, indent=2) + "\n")
         if out is None:
             write_text_atomic(model / "README.md", model_card(m, saved))  # the card shows every split scored
-        report = report or target / f"report_{split.replace(':', '_')}.html"
-        title = f"cxnlp evaluation: {model.name} on {split}"
-        write_text_atomic(report, html_report(title, results, m.keys, main_name))
-    except (OSError, json.JSONDecodeError) as exc:
-        hint = "" if out else " (--out DIR writes the results elsewhere)"
-        raise fail(f"cannot save the evaluation to {target}: {exc}{hint}") from None
+    except OSError as exc:
+        where = exc.filename or target
+        inside = out is None and Path(where).resolve().is_relative_to(model.resolve())
+        hint = " (--out DIR writes the results elsewhere)" if inside else ""
+        raise fail(f"cannot save the evaluation to {where}: {exc.strerror or exc}{hint}") from None
     console.print(f"metrics: {metrics_path}  report: {report}")
 
 

@@ -85,15 +85,29 @@ def test_evaluate_out_leaves_the_model_directory_untouched(tmp_path: Path) -> No
     assert {p.name: p.read_bytes() for p in model.iterdir()} == before
     assert set(json.loads((out / "metrics.json").read_text())) == {"sample.jsonl", "sample.jsonl_baselines"}
     assert "friendliness+" in (out / "report_sample.jsonl.html").read_text()
+    args = ["evaluate", str(model), "--data", str(sample), "--no-baselines"]
+
+    def one_line_error(*extra: str) -> str:
+        # the scores are printed first; the error is the one line after them
+        result = runner.invoke(app, args + list(extra))
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 1 and lines[-1].startswith("error:"), result.output
+        assert sum("error" in line for line in lines) == 1, result.output
+        return lines[-1]
+
     # a place that cannot be written (here a file where the directory should be) is a one-line error
     blocked = tmp_path / "blocked"
     blocked.write_text("mine")
-    result = runner.invoke(
-        app, ["evaluate", str(model), "--data", str(sample), "--no-baselines", "--out", str(blocked)]
-    )
-    lines = [line for line in result.output.splitlines() if line.strip() and "error" in line]
-    assert result.exit_code == 1 and len(lines) == 1 and "cannot save the evaluation to" in lines[0]
+    assert "cannot save the evaluation to" in one_line_error("--out", str(blocked))
     assert blocked.read_text() == "mine"
+    # a report path that cannot be written is named, and the scores saved before are left as they were
+    line = one_line_error("--report", str(blocked / "r.html"))
+    assert str(blocked) in line and "--out" not in line
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+    # an --out whose metrics.json is something else is refused, not overwritten
+    (out / "metrics.json").write_text("[1]")
+    assert "not a metrics file" in one_line_error("--out", str(out))
+    assert (out / "metrics.json").read_text() == "[1]"
 
 
 def test_train_refuses_an_existing_output_before_training(tmp_path: Path) -> None:

@@ -143,6 +143,11 @@ def agreement_study(primary: dict, second: dict, adjudicated: dict, both: list[s
 
 
 def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_REREAD_ROUNDS) -> None:
+    if readers is not None and {SYNTHETIC_ROUND, SYNTHETIC_ROUND + 1} & set(applied):
+        # rounds 8-9 were adjudicated against the writer+reader union; another first reading has disagreements
+        # nobody adjudicated, and applying them would replace the labels being compared anyway
+        applied = tuple(n for n in applied if n not in (SYNTHETIC_ROUND, SYNTHETIC_ROUND + 1))
+        print(f"--readers: rounds {SYNTHETIC_ROUND}-{SYNTHETIC_ROUND + 1} not applied (read against the union)")
     tax = Taxonomy.default()
     keys = list(tax.keys)
     pool = {r["id"]: r for f in ("pool.jsonl", "pool_round2.jsonl") if (ANN / f).exists() for r in read(ANN / f)}
@@ -159,10 +164,10 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
     second: dict[str, dict] = {}
     for ann_dir in sorted((ANN / "raw").iterdir()):
         if ann_dir.name.startswith(("annood", "annsyn", "adj")):
-            continue  # blind labels of synthetic comments (synthetic_sets()); rounds 5-6 adjudication (reread())
+            continue  # blind labels of synthetic comments (synthetic_sets()); rounds 5-9 adjudication (reread())
         for f in sorted(ann_dir.glob("*.jsonl")):
             if re.match(r"r\d+read_", f.name):
-                continue  # a second reading (rounds 5-6), applied by reread() after the split
+                continue  # a second reading (rounds 5-9), applied by reread() after the split
             target = second if "agree_" in f.name else primary
             for rec in read(f):
                 rec["annotator"] = ann_dir.name
@@ -251,7 +256,7 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
             kept3.append(r)
     records = records + kept3
     by_split["train"] = sorted(by_split["train"] + kept3, key=lambda r: r["id"])
-    # rounds of the gold splits here; round 7's splits are written by synthetic_sets() below
+    # rounds of the gold splits here; rounds 7-9 read files that synthetic_sets() writes below
     reread_rounds = {
         n: reread(by_split, keys, n, apply=n in applied) for n in REREAD_ROUNDS if n not in SYNTHETIC_REREAD_ROUNDS
     }
@@ -284,7 +289,7 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
         }
     stats.update({f"round{n}": study for n, study in reread_rounds.items() if study})
     stats["synthetic"] = synthetic_sets(keys, readers)
-    # Rounds 7 and 8 re-read the out-of-domain splits and the synthetic training comments that
+    # Rounds 7-9 re-read the out-of-domain splits and the synthetic training comments that
     # synthetic_sets() has just written from their first reading; like round 5 they are applied after the
     # split assignment.
     for n in SYNTHETIC_REREAD_ROUNDS:
@@ -321,7 +326,7 @@ def round_readings(n: int) -> tuple[dict[str, dict], dict[str, dict]]:
 
 
 def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool = True) -> dict:
-    """Round ``n`` (5, 6 or 7): replace the labels of the comments it read again by the second reading where
+    """Round ``n`` (5 to 9): replace the labels of the comments it read again by the second reading where
     both readings agree, else by the adjudication (``scripts/annotation/reread.py``). Applied after the split
     assignment, which was made on the first reading, so that no comment changes split. Returns the
     first-vs-second agreement study (``apply=False``: the study only, the records keep their first reading)."""
@@ -355,7 +360,9 @@ def reread(by_split: dict[str, list[dict]], keys: list[str], n: int, apply: bool
             how = f"{r['annotator']}+{b['annotator']} (round {n}: adjudicated by {final['adjudicator']})"
         elif not apply:
             # a round still being adjudicated can be recorded, not applied: its pending comments are counted
+            # and keep their first reading
             pending += 1
+            after.update(r["labels"])
             continue
         else:
             raise ValueError(f"{r['id']}: the two readings differ and there is no round-{n} adjudication yet")

@@ -49,7 +49,8 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def first_rows(n: int) -> list[dict]:
     """The comments round ``n`` reads again, with their first reading (train: the round 1-2 comments; the
-    out-of-domain splits: all of them)."""
+    out-of-domain splits: all of them; the synthetic training comments: round 8 those with a negative label or
+    a sin, round 9 the rest)."""
     early = {r["id"] for f in ("pool.jsonl", "pool_round2.jsonl") for r in read(ANN / f)}
 
     def reads(split: str, r: dict) -> bool:
@@ -61,12 +62,17 @@ def first_rows(n: int) -> list[dict]:
             return any(not k.endswith("+") for k in r["labels"]) == (n == 8)
         return split in OOD_SPLITS
 
-    rows = [r for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl") if reads(s, r)]
+    every = [(s, r) for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl")]
     # Both steps compare against the first reading; once build_dataset.py has applied the round the split
     # files hold the result instead, and rerunning a step would compare the second reading with itself.
-    if any(f"(round {n}:" in r["annotator"] for r in rows):
-        raise SystemExit(f"data/annotated already holds round {n}'s labels; its batches need the first reading")
-    return rows
+    # Rounds 8 and 9 share a file and choose their comments by its labels: either one applied moves the other's.
+    same_file = [m for m, splits in REREAD_ROUNDS.items() if splits == REREAD_ROUNDS[n]]
+    if any(f"(round {m}:" in r["annotator"] for _, r in every for m in same_file):
+        raise SystemExit(
+            f"data/annotated/{REREAD_ROUNDS[n][0]}.jsonl holds a second reading already; round {n}'s "
+            "batches need the first (python scripts/annotation/build_dataset.py --apply-rounds ...)"
+        )
+    return [r for s, r in every if reads(s, r)]
 
 
 def make_batches(prefix: str, rows: list[dict], names: list[str], assignment: Path) -> None:
