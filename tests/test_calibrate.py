@@ -59,14 +59,15 @@ def test_refit_moves_a_key_with_many_positives_more_than_one_with_few() -> None:
 
 
 def test_recalibration_lifts_an_underscored_key(model: CXModel, ood: list[dict]) -> None:
-    # A copy of the default model under-scores friendliness+ by 3 in log-odds: it misses about half
-    # of the positives the unbroken model finds (the rest score far above the threshold).
+    # A copy of the default model under-scores friendliness+ by 4 in log-odds: it misses about half
+    # of the positives the unbroken model finds (the rest score far above the threshold; 3 was enough
+    # before session 17's retraining, whose friendliness+ scores sit further from the threshold).
     # Recalibrating on the same comments brings their probabilities and the key's recall on the
     # sample back up, to about the unbroken model's.
     j = model.index["friendliness+"]
     broken = copy.copy(model)
     broken.calibrator = PlattCalibrator(model.calibrator.a.copy(), model.calibrator.b.copy())
-    broken.calibrator.b[j] -= 3.0
+    broken.calibrator.b[j] -= 4.0
     texts = [r["text"] for r in ood]
     y = label_matrix(ood, model.keys)
     pooled, _, _ = model.pooled_scores(texts)
@@ -80,8 +81,8 @@ def test_recalibration_lifts_an_underscored_key(model: CXModel, ood: list[dict])
     recall_unbroken = np.mean(model.calibrator.transform(pooled)[pos, j] >= model.thresholds[j])
     assert recall_before <= 0.6 * recall_unbroken
     assert recall_after >= recall_unbroken - 1 / pos.sum()  # at most one positive short of the unbroken model
-    # most of the -3 shift is undone (the prior toward the stored calibration keeps a little of it)
-    assert 2.0 < rec.calibrator.b[j] - broken.calibrator.b[j] < 4.0
+    # most of the -4 shift is undone (the prior toward the stored calibration keeps a little of it)
+    assert 2.5 < rec.calibrator.b[j] - broken.calibrator.b[j] < 5.0
     # the mean probability of the key now matches its rate in the sample (it was far below)
     assert abs(p_after.mean() - pos.mean()) < 0.35 * pos.mean() < abs(p_before.mean() - pos.mean())
 
