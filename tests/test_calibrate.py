@@ -82,7 +82,7 @@ def test_recalibration_lifts_an_underscored_key(model: CXModel, ood: list[dict])
     assert recall_before <= 0.6 * recall_unbroken
     assert recall_after >= recall_unbroken - 1 / pos.sum()  # at most one positive short of the unbroken model
     # most of the -4 shift is undone (the prior toward the stored calibration keeps a little of it)
-    assert 2.5 < rec.calibrator.b[j] - broken.calibrator.b[j] < 5.0
+    assert 2.7 < rec.calibrator.b[j] - broken.calibrator.b[j] < 5.0  # two thirds of it, as with 2 of 3 before
     # the mean probability of the key now matches its rate in the sample (it was far below)
     assert abs(p_after.mean() - pos.mean()) < 0.35 * pos.mean() < abs(p_before.mean() - pos.mean())
 
