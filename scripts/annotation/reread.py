@@ -27,7 +27,7 @@ import random
 from pathlib import Path
 
 # the splits each round reads again, and how build_dataset.py collects the readings: one definition for both
-from build_dataset import ANN, OOD_SPLITS, REREAD_ROUNDS, read, round_readings
+from build_dataset import ANN, OOD_SPLITS, REREAD_ROUNDS, TRAIN_SYNTHETIC_ROUNDS, read, round_readings
 
 SPLITS = Path("data/annotated")
 # round: (its readers, its adjudicators); the assignment files say who took which batch (round 6's r6adj_017-019
@@ -59,7 +59,7 @@ def first_rows(n: int) -> list[dict]:
         if split == "train_synthetic":
             # round 8 a negative skill or a sin, what the rulings are about, round 9 the rest (the first
             # reading's labels choose the comments; the reader never sees them)
-            return any(not k.endswith("+") for k in r["labels"]) == (n == 8)
+            return any(not k.endswith("+") for k in r["labels"]) == (n == TRAIN_SYNTHETIC_ROUNDS[0])
         return split in OOD_SPLITS
 
     every = [(s, r) for s in REREAD_ROUNDS[n] for r in read(SPLITS / f"{s}.jsonl")]
