@@ -271,7 +271,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--split",
-            help="test (default), dev, train, ood_dev, ood_test, ood_wide_dev or ood_wide_test (split dirs only).",
+            help="test (default), dev, train, ood_dev, ood_test, ood_wide_dev, ood_wide_test, negation_dev or"
+            " negation_test (split dirs only).",
         ),
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="HTML report path.")] = None,

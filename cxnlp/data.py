@@ -35,7 +35,15 @@ from cxnlp.taxonomy import Taxonomy
 SPLITS = ("train", "dev", "test")
 # Read when present: synthetic training comments (train only) and the
 # out-of-domain evaluation set (never trained on).
-OPTIONAL_SPLITS = ("train_synthetic", "ood_dev", "ood_test", "ood_wide_dev", "ood_wide_test")
+OPTIONAL_SPLITS = (
+    "train_synthetic",
+    "ood_dev",
+    "ood_test",
+    "ood_wide_dev",
+    "ood_wide_test",
+    "negation_dev",
+    "negation_test",
+)
 DATA_ENV = "CXNLP_DATA"
 
 
@@ -319,8 +327,8 @@ def load_records(
     data_dir: str | Path | None = None, taxonomy: Taxonomy | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """The annotated splits as plain records: ``{"train": [...], "dev": [...], "test": [...]}``,
-    plus ``train_synthetic``, ``ood_dev``, ``ood_test``, ``ood_wide_dev`` and ``ood_wide_test`` where the
-    directory has them."""
+    plus ``train_synthetic``, ``ood_dev``, ``ood_test``, ``ood_wide_dev``, ``ood_wide_test``, ``negation_dev`` and
+    ``negation_test`` where the directory has them."""
     taxonomy = taxonomy or Taxonomy.default()
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     out = {}

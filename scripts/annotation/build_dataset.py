@@ -43,6 +43,7 @@ SYNTHETIC_ROUNDS = {
     4: range(18, 25),
     5: range(25, 32),
     6: range(32, 39),
+    7: range(39, 43),
 }
 # Rounds kept out of training and used as an out-of-domain evaluation set instead (ood_wide_dev/test):
 # round 6 (session 9) lowered ood_dev F1 with both seeds when trained on, and its 42 domains are ones
@@ -163,8 +164,10 @@ def main(readers: list[str] | None = None, applied: tuple[int, ...] = APPLIED_RE
     primary: dict[str, dict] = {}
     second: dict[str, dict] = {}
     for ann_dir in sorted((ANN / "raw").iterdir()):
-        if ann_dir.name.startswith(("annood", "annsyn", "adj")):
-            continue  # blind labels of synthetic comments (synthetic_sets()); rounds 5-9 adjudication (reread())
+        if ann_dir.name.startswith(("annood", "annneg", "annsyn", "adj")):
+            # blind labels of synthetic comments (synthetic_sets()); rounds 5-9 adjudication (reread()) and the
+            # negation set's (synthetic_sets())
+            continue
         for f in sorted(ann_dir.glob("*.jsonl")):
             if re.match(r"r\d+read_", f.name):
                 continue  # a second reading (rounds 5-9), applied by reread() after the split
@@ -404,7 +407,7 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
     """
     syn = ANN / "synthetic"
     written_all: dict[str, dict] = {}
-    for d in sorted(p for p in syn.iterdir() if p.is_dir() and not p.name.startswith("ood")):
+    for d in sorted(p for p in syn.iterdir() if p.is_dir() and re.fullmatch(r"syn\d+", p.name)):
         for f in sorted(d.glob("part_*.jsonl")):
             for rec in read(f):
                 written_all[rec["id"]] = {**rec, "writer": d.name}
@@ -449,31 +452,50 @@ def synthetic_sets(keys: list[str], readers: list[str] | None = None) -> dict:
         if qa:
             out["qa_by_round"][str(n)] = {k: v for k, v in qa.items() if k != "per_label"}
     out["joined_with_reader"] = len(read_by)
-    # writer folders ood, ood2, ...; blind annotator folders raw/annood, raw/annood2, ...
-    written = {r["id"]: r for d in sorted(syn.glob("ood*")) for f in sorted(d.glob("part_*.jsonl")) for r in read(f)}
-    blind = {}
-    for d in sorted((ANN / "raw").glob("annood*")):
-        for f in sorted(d.glob("*.jsonl")):
-            blind.update({r["id"]: {**r, "annotator": d.name} for r in read(f)})
-    out.update(evaluation_set("ood", keys, written, blind))
+    # writer folders ood, ood2, ... (neg1, neg2: the negation set); blind readers raw/annood, raw/annneg1, ...;
+    # the negation set's writer-reader disagreements adjudicated in raw/adjneg (eval_disagreements.py)
+    for name, prefix in (("ood", "ood"), ("negation", "neg")):
+        parts = [f for d in sorted(syn.glob(f"{prefix}*")) for f in sorted(d.glob("part_*.jsonl"))]
+        written = {r["id"]: r for f in parts for r in read(f)}
+        blind = {}
+        for d in sorted((ANN / "raw").glob(f"ann{prefix}*")):
+            for f in sorted(d.glob("*.jsonl")):
+                blind.update({r["id"]: {**r, "annotator": d.name} for r in read(f)})
+        adjudicated = {r["id"]: r for f in sorted((ANN / "raw" / f"adj{prefix}").glob("*.jsonl")) for r in read(f)}
+        out.update(evaluation_set(name, keys, written, blind, adjudicated, f"adj{prefix}"))
     wide_read = {i: r for i, r in read_all.items() if i in wide}
     out.update(evaluation_set("ood_wide", keys, {i: written_all[i] for i in wide}, wide_read))
     return out
 
 
-def evaluation_set(name: str, keys: list[str], written: dict[str, dict], blind: dict[str, dict]) -> dict:
-    """Write ``<name>_dev.jsonl`` / ``<name>_test.jsonl``: written comments labelled by a blind reader alone.
+def evaluation_set(
+    name: str,
+    keys: list[str],
+    written: dict[str, dict],
+    blind: dict[str, dict],
+    adjudicated: dict[str, dict] | None = None,
+    adjudicator: str = "",
+) -> dict:
+    """Write ``<name>_dev.jsonl`` / ``<name>_test.jsonl``: written comments labelled by a blind reader.
 
     The reader never saw the writer's labels; the reader's labels are the gold, and the writer's are only
-    compared with them (``<name>_writer_vs_annotator_micro_f1``).
+    compared with them (``<name>_writer_vs_annotator_micro_f1``), except where the two disagreed and an
+    adjudicator decided (``adjudicated``: the negation set).
     """
     if not blind:
         return {}
+    adjudicated = adjudicated or {}
+    missing = sorted(i for i in blind if set(blind[i]["labels"]) != set(written[i]["labels"]) and i not in adjudicated)
+    if adjudicated and missing:
+        raise SystemExit(f"{name}: {len(missing)} disagreements not adjudicated, e.g. {missing[0]}")
     ood = []
     for cid in sorted(blind):
         rec = blind[cid]
-        labels = sorted(set(rec["labels"]), key=keys.index)
         who = f"{cid.split('-')[0]}+{rec['annotator']}"
+        if cid in adjudicated:
+            rec = adjudicated[cid]
+            who += f" (adjudicated by {adjudicator})"
+        labels = sorted(set(rec["labels"]), key=keys.index)
         ood.append(
             synthetic_record(written[cid], labels, rec.get("evidence", {}), who, OOD_METHOD, f"synthetic:{name}")
         )
@@ -490,6 +512,7 @@ def evaluation_set(name: str, keys: list[str], written: dict[str, dict], blind: 
         write_jsonl(OUT / f"{name}_{split}.jsonl", [r for r, a in zip(ood, assign, strict=True) if a == split])
     return {
         name: len(ood),
+        **({f"{name}_adjudicated": len(adjudicated)} if adjudicated else {}),
         f"{name}_split": dict(Counter(assign)),
         f"{name}_writer_vs_annotator_micro_f1": agree["micro_f1"],
         f"{name}_exact_match": agree["exact_match"],
@@ -610,6 +633,11 @@ def write_card(stats: dict, keys: list[str], short: list[str]) -> None:
         ood_wide_split=", ".join(f"{v} {k}" for k, v in sorted(syn.get("ood_wide_split", {}).items())),
         ood_wide_agree=syn.get("ood_wide_writer_vs_annotator_micro_f1"),
         ood_wide_exact=syn.get("ood_wide_exact_match"),
+        neg_n=syn.get("negation", 0),
+        neg_split=", ".join(f"{v} {k}" for k, v in sorted(syn.get("negation_split", {}).items())),
+        neg_agree=syn.get("negation_writer_vs_annotator_micro_f1"),
+        neg_exact=syn.get("negation_exact_match"),
+        neg_adjudicated=syn.get("negation_adjudicated", 0),
         **synthetic_qa_fields(syn),
     )
     Path("data/README.md").write_text(card, encoding="utf-8")
