@@ -435,3 +435,51 @@ def _cut(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int
         yield start, cut
         start = cut
     yield start, end
+
+
+# ------------------------------------------------------------------ negation
+# Words that open a negation scope, in lower case; "didnt" and friends because
+# survey verbatims drop the apostrophe, "n’t" because phones type a curly one.
+_NEGATORS = (
+    r"not|no|never|nobody|nothing|none|nor|neither|nowhere|cannot|without|hardly|barely|"
+    r"\w+n['’]t|dont|didnt|doesnt|wasnt|werent|isnt|arent|cant|couldnt|wouldnt|shouldnt|wont|"
+    r"hasnt|havent|hadnt|aint"
+)
+# Words that end a scope (a contrast turns the sentence round) and the most words a scope holds: the
+# hotel reviews have no punctuation to end a scope, so without a cap "not" would reach the next review.
+_SCOPE_END = r"but|however|though|although|yet|except|and|so|because"
+NEGATION_SCOPE = 5
+_SCOPE = re.compile(
+    rf"\b(?:{_NEGATORS})\b((?:[\s\"'“”‘’*-]+(?!(?:{_SCOPE_END}|{_NEGATORS})\b)\w[\w']*){{1,{NEGATION_SCOPE}}})"
+)
+_SCOPED_WORD = re.compile(r"\w[\w']*")
+
+
+def mark_negation(text: str) -> str:
+    """Prefix ``neg_`` to the words a negation governs: "not rude at all." -> "not neg_rude neg_at neg_all."
+
+    For bag-of-n-gram features, where "rude" in "the staff were not rude at all" would otherwise count as
+    the same word as in "the staff were rude" (Das & Chen 2001; Pang et al. 2002).  A scope runs from a
+    negator over at most ``NEGATION_SCOPE`` words and stops at punctuation, at a contrast or conjunction
+    ("not cheap but the staff were rude") and at the next negator (which opens its own scope).  Expects
+    lower-case text; offsets are not kept (the result only feeds n-gram counts).
+    """
+    return _SCOPE.sub(_mark_scope, text)
+
+
+def _mark_scope(m: re.Match) -> str:
+    return _scope_head(m) + _SCOPED_WORD.sub(r"neg_\g<0>", m.group(1))
+
+
+def drop_negated(text: str) -> str:
+    """``text`` without the words a negation governs: "not rude at all." -> "not." (lower-case text, as above).
+
+    For the features that cannot mark a word as negated (character n-grams, static token vectors): they
+    then read "not rude" as "not", rather than as "rude"; mark_negation's word features carry the rest.
+    """
+    return _SCOPE.sub(_scope_head, text)
+
+
+def _scope_head(m: re.Match) -> str:
+    """The negator that opens the scope, as written."""
+    return m.group(0)[: m.start(1) - m.start(0)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
@@ -31,6 +32,31 @@ def test_counts_equal_sklearn_count_vectorizer_on_real_comments() -> None:
             got = counter.counts(other)
             assert got.shape == expected.shape
             assert abs(got - expected).sum() == 0
+
+
+@pytest.mark.parametrize("mode", ["words", "drop"])
+def test_negation_modes_still_count_what_sklearn_counts(mode: str) -> None:
+    """Word n-grams are sklearn's over mark_negation's text; char n-grams over the plain text ("words") or
+    over drop_negated's ("drop")."""
+    from cxnlp.models.fast import _dropped_preprocessor, _negation_preprocessor
+
+    recs = load_records()
+    train = [r["text"] for r in recs["train"][:800]]
+    other = [r["text"] for r in recs["dev"]] + ["The staff were not rude at all.", "NOT RUDE", "didnt know", ""]
+    w = CountVectorizer(
+        analyzer="word", ngram_range=(1, 2), token_pattern=TOKEN_PATTERN, min_df=2, preprocessor=_negation_preprocessor
+    ).fit(train)
+    char_pre = _dropped_preprocessor if mode == "drop" else None
+    c = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, preprocessor=char_pre).fit(train)
+    assert "neg_rude" in w.vocabulary_ and "rude" in w.vocabulary_  # both readings occur in real comments
+    counter = NgramCounter(w.vocabulary_, c.vocabulary_, (1, 2), (2, 5), negation=mode)
+    got = counter.counts(other)
+    expected = sp.hstack([w.transform(other), c.transform(other)]).tocsr()
+    assert abs(got - expected).sum() == 0
+    row = got[len(other) - 4].toarray()[0]
+    assert row[w.vocabulary_["neg_rude"]] == 1 and row[w.vocabulary_["rude"]] == 0
+    # "rude" spelled out as characters only where the words are not dropped
+    assert (row[len(w.vocabulary_) + c.vocabulary_["rud"]] > 0) == (mode == "words")
 
 
 def test_a_document_given_as_segments_counts_as_their_sum() -> None:
@@ -119,3 +145,10 @@ def test_decision_function_equals_features_times_coefficients() -> None:
     np.testing.assert_allclose(got, expected, atol=2e-4)
     # a row's logits do not depend on the rest of its batch
     np.testing.assert_array_equal(sc.decision_function(items[5:6]), got[5:6])
+
+
+def test_an_unknown_negation_mode_is_refused() -> None:
+    from cxnlp.models.fast import FastScorer
+
+    with pytest.raises(ValueError, match="negation must be one of off, words, drop"):
+        FastScorer(["coldness"], negation="maybe")

@@ -382,3 +382,27 @@ def test_bundled_accurate_model_reproduces_its_metrics() -> None:
     assert "brush_off" in r.keys
     for t in r.tags:
         assert text[t.start : t.end] == t.evidence
+
+
+# A cue word and the same cue under a negation (CheckList's minimum functionality tests, Ribeiro et al. 2020).
+# Session 17's default tagged the key in every negated sentence here; the negation features and round 7's
+# comments (session 18) are what this pins down.
+NEGATION_PAIRS = [
+    ("The cashier was rude to me.", "The cashier was not rude to me, she was lovely.", "coldness"),
+    (
+        "He was condescending when I asked a question.",
+        "He wasn't condescending when I asked a question.",
+        "condescension",
+    ),
+    ("The agent read from a script.", "The agent didn't read from a script, she listened.", "robotism"),
+    ("The manager hid behind policy.", "The manager did not hide behind policy and refunded us.", "rulebook"),
+    ("I was passed from department to department.", "I was never passed from department to department.", "runaround"),
+    ("The nurse was patient with my father.", "The nurse was not patient with my father.", "patience+"),
+    ("The waiter was friendly.", "The waiter was not friendly.", "friendliness+"),
+]
+
+
+@pytest.mark.parametrize("plain, negated, key", NEGATION_PAIRS, ids=[k for *_, k in NEGATION_PAIRS])
+def test_the_default_model_reads_negation(tagger: Tagger, plain: str, negated: str, key: str) -> None:
+    assert key in {t.key for t in tagger.tag(plain).tags}
+    assert key not in {t.key for t in tagger.tag(negated).tags}

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from cxnlp.text import Segmenter
+import pytest
+
+from cxnlp.text import Segmenter, mark_negation
 
 
 def test_punctuated_sentences_keep_offsets() -> None:
@@ -158,3 +160,24 @@ def test_segmenter_pickles_without_its_caches() -> None:
     copy = pickle.loads(pickle.dumps(seg))
     assert copy._words == {} and "nlp" not in copy.__dict__
     assert copy.split(text) == before
+
+
+@pytest.mark.parametrize(
+    "text, marked",
+    [
+        ("the staff were not rude at all.", "the staff were not neg_rude neg_at neg_all."),
+        # a contrast ends the scope: the rudeness is affirmed
+        ("the food wasn't great but the staff were rude", "the food wasn't neg_great but the staff were rude"),
+        # punctuation ends it, and the cap keeps it from running through unpunctuated reviews
+        ("he wasn't condescending, he explained it", "he wasn't neg_condescending, he explained it"),
+        ("never one two three four five six", "never neg_one neg_two neg_three neg_four neg_five six"),
+        # apostrophe-less and curly forms of survey verbatims and phones
+        ("didnt know the plan", "didnt neg_know neg_the neg_plan"),
+        ("she didn’t read a script", "she didn’t neg_read neg_a neg_script"),
+        # a second negator opens its own scope rather than being marked
+        ("nobody was not helpful", "nobody neg_was not neg_helpful"),
+        ("the staff were lovely", "the staff were lovely"),
+    ],
+)
+def test_mark_negation(text: str, marked: str) -> None:
+    assert mark_negation(text) == marked

@@ -49,8 +49,12 @@ from cxnlp.models.base import Item, Scorer, positive_weights
 from cxnlp.models.static import FILES as STATIC_FILES
 from cxnlp.models.static import StaticVectors
 from cxnlp.models.wordtable import WordTable
+from cxnlp.text import drop_negated, mark_negation
 
 TOKEN_PATTERN = r"(?u)\b\w[\w']*\b"
+# how the features read negated words (cxnlp.text.mark_negation / drop_negated): not at all, marked in the word
+# n-grams, or marked there and left out of the character n-grams and static vectors
+NEGATION_MODES = ("off", "words", "drop")
 _SPACES = re.compile(r"\s\s+")
 
 
@@ -74,8 +78,12 @@ class NgramCounter:
         char_vocab: dict[str, int] | None,
         word_ngrams: tuple[int, int],
         char_ngrams: tuple[int, int] | None,
+        negation: str = "off",
     ) -> None:
         self.word_vocab = word_vocab
+        # "words": word n-grams are counted on mark_negation's text ("not neg_rude"); "drop": char n-grams
+        # also on drop_negated's ("not")
+        self.negation = negation
         self.char_vocab = char_vocab or {}
         self.word_ngrams = word_ngrams
         self.n_features = len(word_vocab) + len(self.char_vocab)
@@ -119,12 +127,14 @@ class NgramCounter:
         left = self._word_counts(lows)
         right = [sp.identity(self.n_features, dtype=np.float32, format="csr")] * len(left)
         if self._chars is not None:
-            S, W = self._chars.factors([low.split() for low in lows])
+            plain = map(drop_negated, lows) if self.negation == "drop" else lows
+            S, W = self._chars.factors([low.split() for low in plain])
             left, right = [S, *left], [W, *right]
         return (sp.hstack(left, format="csr") @ sp.vstack(right, format="csr")).tocsr()
 
     def _word_counts(self, lows: list[str]) -> sp.csr_matrix:
-        per_text = list(map(self._token.findall, lows))
+        marked = lows if self.negation == "off" else map(mark_negation, lows)
+        per_text = list(map(self._token.findall, marked))
         tokens = list(chain.from_iterable(per_text))
         ids = np.fromiter(map(self._token_id.get, tokens, repeat(-1)), np.int64, len(tokens))
         row = np.repeat(np.arange(len(lows)), np.fromiter(map(len, per_text), np.int64, len(lows)))
@@ -201,6 +211,16 @@ def _csr_from_sorted_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, 
     """A 0/1-count CSR matrix from (row, column) pairs already in row order."""
     indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=shape[0]))))
     return sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=shape)
+
+
+def _negation_preprocessor(text: str) -> str:
+    """CountVectorizer's preprocessor for the word vocabulary when negation is marked (a module function: picklable)."""
+    return mark_negation(text.lower())
+
+
+def _dropped_preprocessor(text: str) -> str:
+    """CountVectorizer's preprocessor for the char vocabulary with ``negation="drop"``."""
+    return drop_negated(text.lower())
 
 
 def char_wb_ngrams(text: str, lo: int, hi: int) -> list[str]:
@@ -293,9 +313,13 @@ class FastScorer(Scorer):
         mlp_lr: float = 5e-3,
         mlp_dropout: float = 0.3,
         seed: int = 0,
+        negation: str = "off",
         log=print,
     ) -> None:
         self.keys = list(keys)
+        if negation not in NEGATION_MODES:
+            raise ValueError(f"negation must be one of {', '.join(NEGATION_MODES)}, not {negation!r}")
+        self.negation = negation
         self.word_ngrams = tuple(word_ngrams)
         self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
         self.min_df = min_df
@@ -343,8 +367,12 @@ class FastScorer(Scorer):
         from sklearn.feature_extraction.text import CountVectorizer
 
         specs = {"word": dict(analyzer="word", ngram_range=self.word_ngrams, token_pattern=TOKEN_PATTERN)}
+        if self.negation != "off":
+            specs["word"]["preprocessor"] = _negation_preprocessor
         if self.char_ngrams:
             specs["char"] = dict(analyzer="char_wb", ngram_range=self.char_ngrams)
+            if self.negation == "drop":
+                specs["char"]["preprocessor"] = _dropped_preprocessor
         vocab = {}
         for name, kw in specs.items():
             share = self.max_features // len(specs)
@@ -353,7 +381,7 @@ class FastScorer(Scorer):
         return self._counter_for(vocab)
 
     def _counter_for(self, vocab: dict[str, dict[str, int]]) -> NgramCounter:
-        return NgramCounter(vocab["word"], vocab.get("char"), self.word_ngrams, self.char_ngrams)
+        return NgramCounter(vocab["word"], vocab.get("char"), self.word_ngrams, self.char_ngrams, self.negation)
 
     def _tfidf(self, parts: list[str], S: sp.csr_matrix | None) -> tuple[sp.csr_matrix, np.ndarray]:
         """TF-IDF rows of the items (``parts`` summed by ``S``), not yet normalised, and their L2 norms.
@@ -376,10 +404,15 @@ class FastScorer(Scorer):
         X.data /= np.repeat(norms, np.diff(X.indptr))
         if self.static is None:
             return X, None
-        sums, _ = self.static.sums(parts)
+        sums, _ = self.static.sums(self._static_texts(parts))
         if S is not None:
             sums = np.asarray(S @ sums)
         return X, (self.static.normalise(sums) * self.static_weight).astype(np.float32)
+
+    def _static_texts(self, parts: list[str]) -> list[str]:
+        """What the static vectors read: the texts, or with ``negation="drop"`` the texts less their negated words
+        (lower-cased first: the regex is lower-case, and the uncased tokenizer gives the same ids)."""
+        return [drop_negated(p.lower()) for p in parts] if self.negation == "drop" else parts
 
     def features(self, items: Sequence[Item]) -> sp.csr_matrix:
         X, dense = self._parts(items)
@@ -519,7 +552,7 @@ class FastScorer(Scorer):
             if self._static_coef is None:
                 rows = self.coef[n:] if self.w1 is None else np.hstack([self.coef[n:], self.w1[-self.static_dim :]])
                 self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ rows)
-            sums, logits = self.static.project(parts, self._static_coef)
+            sums, logits = self.static.project(self._static_texts(parts), self._static_coef)
             if S is not None:
                 sums, logits = np.asarray(S @ sums), np.asarray(S @ logits)
             norms = _row_norms(sums.ravel(), np.arange(0, sums.size + 1, sums.shape[1]))
@@ -552,6 +585,7 @@ class FastScorer(Scorer):
             "static_weight": self.static_weight,
             "hidden": self.hidden if self.w1 is not None else 0,
             "hidden_inputs": self.hidden_inputs,
+            "negation": self.negation,
         }
         files = ["vocab.json", "weights.safetensors"]
         if self.static is not None:
@@ -571,6 +605,7 @@ class FastScorer(Scorer):
             static_weight=sc.get("static_weight", 1.0),
             hidden=sc.get("hidden", 0),
             hidden_inputs=sc.get("hidden_inputs", "all"),  # written before the option: the layer read all
+            negation=sc.get("negation", "off"),  # written before the option: no negation marking
         )
         if self.static_dim:
             missing = [f for f in STATIC_FILES if not (path / f).exists()]
