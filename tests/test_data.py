@@ -308,3 +308,26 @@ def test_reread_comments_hold_the_agreed_reading_or_the_adjudication(splits) -> 
     # every dev and test comment was read twice in round 5
     assert all("(round 5:" in r["annotator"] for s in ("dev", "test") for r in splits[s])
     assert checked >= len(splits["dev"]) + len(splits["test"])
+
+
+def test_negation_set_gold_is_the_reader_or_the_adjudication(splits) -> None:
+    """The negation set (session 18): the blind reader's labels, or the adjudicator's where writer and reader
+    disagreed; never the writer's alone."""
+    root = Path(__file__).resolve().parents[1] / "data" / "annotation"
+
+    def rows_of(pattern: str) -> dict[str, dict]:
+        return {r["id"]: r for f in root.glob(pattern) for r in map(json.loads, f.read_text("utf-8").splitlines())}
+
+    written, read, adjudicated = (
+        rows_of("synthetic/neg*/part_*.jsonl"),
+        rows_of("raw/annneg*/*.jsonl"),
+        rows_of("raw/adjneg/*.jsonl"),
+    )
+    rows = {r["id"]: r for s in ("negation_dev", "negation_test") for r in splits[s]}
+    assert len(rows) == len(written) == len(read) == 300
+    disagree = {i for i in read if set(read[i]["labels"]) != set(written[i]["labels"])}
+    assert set(adjudicated) == disagree and len(disagree) == 59
+    for i, r in rows.items():
+        gold = adjudicated.get(i, read[i])
+        assert set(r["labels"]) == set(gold["labels"]), i
+        assert ("(adjudicated by adjneg)" in r["annotator"]) == (i in adjudicated), i

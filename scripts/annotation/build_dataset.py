@@ -485,9 +485,12 @@ def evaluation_set(
     if not blind:
         return {}
     adjudicated = adjudicated or {}
-    missing = sorted(i for i in blind if set(blind[i]["labels"]) != set(written[i]["labels"]) and i not in adjudicated)
-    if adjudicated and missing:
-        raise SystemExit(f"{name}: {len(missing)} disagreements not adjudicated, e.g. {missing[0]}")
+    if adjudicated:
+        # once a set is adjudicated, exactly its writer-reader disagreements are (eval_disagreements.py)
+        disagree = {i for i in blind if set(blind[i]["labels"]) != set(written[i]["labels"])}
+        if set(adjudicated) != disagree:
+            odd = sorted(disagree ^ set(adjudicated))
+            raise SystemExit(f"{name}: adjudications do not match the {len(disagree)} disagreements, e.g. {odd[0]}")
     ood = []
     for cid in sorted(blind):
         rec = blind[cid]
