@@ -96,6 +96,12 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
+def disagreements(written: dict[str, dict], read_by: dict[str, dict]) -> list[str]:
+    """Ids whose writer's and blind reader's label sets differ: what an evaluation set's adjudicator decides
+    (eval_disagreements.py writes them out; evaluation_set() checks the adjudications cover exactly these)."""
+    return sorted(i for i in read_by if set(read_by[i]["labels"]) != set(written[i]["labels"]))
+
+
 def spans_for(text: str, rec: dict, where: str) -> list[dict]:
     out = []
     for lab in rec["labels"]:
@@ -487,7 +493,7 @@ def evaluation_set(
     adjudicated = adjudicated or {}
     if adjudicated:
         # once a set is adjudicated, exactly its writer-reader disagreements are (eval_disagreements.py)
-        disagree = {i for i in blind if set(blind[i]["labels"]) != set(written[i]["labels"])}
+        disagree = set(disagreements(written, blind))
         if set(adjudicated) != disagree:
             odd = sorted(disagree ^ set(adjudicated))
             raise SystemExit(f"{name}: adjudications do not match the {len(disagree)} disagreements, e.g. {odd[0]}")

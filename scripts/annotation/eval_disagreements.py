@@ -12,17 +12,15 @@ the reader's labels in the gold (``build_dataset.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import random
-from pathlib import Path
+
+from build_dataset import ANN, disagreements, read
 
 from cxnlp.data import write_jsonl
 
-ANN = Path("data/annotation")
-
 
 def rows(pattern: str) -> dict[str, dict]:
-    return {r["id"]: r for f in sorted(ANN.glob(pattern)) for r in map(json.loads, f.read_text("utf-8").splitlines())}
+    return {r["id"]: r for f in sorted(ANN.glob(pattern)) for r in read(f)}
 
 
 def main() -> None:
@@ -32,12 +30,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261124)
     args = ap.parse_args()
     written = rows(f"synthetic/{args.prefix}*/part_*.jsonl")
-    read = rows(f"raw/ann{args.prefix}*/*.jsonl")
+    read_by = rows(f"raw/ann{args.prefix}*/*.jsonl")
     out = []
-    for cid in sorted(read):
-        w, r = written[cid], read[cid]
-        if set(w["labels"]) == set(r["labels"]):
-            continue
+    for cid in disagreements(written, read_by):
+        w, r = written[cid], read_by[cid]
         pair = [{"labels": w["labels"], "evidence": w["evidence"]}, {"labels": r["labels"], "evidence": r["evidence"]}]
         random.Random(f"{args.seed}:{cid}").shuffle(pair)
         out.append({"id": cid, "source": "evaluation", "text": w["text"], "reading_1": pair[0], "reading_2": pair[1]})
@@ -46,7 +42,7 @@ def main() -> None:
         name = f"{args.prefix}adj_{b:02d}"
         write_jsonl(ANN / "batches" / f"{name}.jsonl", out[start : start + args.size])
         names.append(name)
-    print(f"{len(out)} of {len(read)} comments disagree: {' '.join(names)}")
+    print(f"{len(out)} of {len(read_by)} comments disagree: {' '.join(names)}")
 
 
 if __name__ == "__main__":
