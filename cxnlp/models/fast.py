@@ -114,8 +114,11 @@ class NgramCounter:
             order = np.argsort(keys)
             self._node_keys.append((keys[order], np.fromiter(nodes.values(), np.int64, len(nodes))[order]))
 
-    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def counts(self, texts: Sequence[str], char_texts: Sequence[str] | None = None) -> sp.csr_matrix:
         """(texts x features) counts, each column at most once per row (as log1p(tf) needs).
+
+        ``char_texts``: the lower-case texts the character n-grams read, where the caller already has them
+        (with ``negation="drop"``, drop_negated of the lower-cased texts, which the static vectors read too).
 
         One product, ``[S | hits] @ [W; I; I]``: the texts' words times their char n-gram rows,
         plus the word n-gram hits (one identity block per n).  scipy's product sums repeated
@@ -127,8 +130,9 @@ class NgramCounter:
         left = self._word_counts(lows)
         right = [sp.identity(self.n_features, dtype=np.float32, format="csr")] * len(left)
         if self._chars is not None:
-            plain = map(drop_negated, lows) if self.negation == "drop" else lows
-            S, W = self._chars.factors([low.split() for low in plain])
+            if char_texts is None:
+                char_texts = map(drop_negated, lows) if self.negation == "drop" else lows
+            S, W = self._chars.factors([t.split() for t in char_texts])
             left, right = [S, *left], [W, *right]
         return (sp.hstack(left, format="csr") @ sp.vstack(right, format="csr")).tocsr()
 
@@ -383,13 +387,15 @@ class FastScorer(Scorer):
     def _counter_for(self, vocab: dict[str, dict[str, int]]) -> NgramCounter:
         return NgramCounter(vocab["word"], vocab.get("char"), self.word_ngrams, self.char_ngrams, self.negation)
 
-    def _tfidf(self, parts: list[str], S: sp.csr_matrix | None) -> tuple[sp.csr_matrix, np.ndarray]:
+    def _tfidf(
+        self, parts: list[str], S: sp.csr_matrix | None, dropped: list[str] | None
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
         """TF-IDF rows of the items (``parts`` summed by ``S``), not yet normalised, and their L2 norms.
 
         Written on the CSR arrays directly: scipy's general ``multiply``/``diags`` would convert
         formats and sort indices on every batch.
         """
-        X = self.counter.counts(parts)
+        X = self.counter.counts(parts, dropped)
         # Every row goes through a product with S (the identity when the items are distinct
         # strings), so a row's column order, hence its rounding, is the same in every batch.
         X = ((sp.identity(len(parts), np.float32, format="csr") if S is None else S) @ X).tocsr()
@@ -400,19 +406,21 @@ class FastScorer(Scorer):
     def _parts(self, items: Sequence[Item]) -> tuple[sp.csr_matrix, np.ndarray | None]:
         """TF-IDF n-gram rows (L2-normalised) and the static-vector rows of ``items``: the features."""
         parts, S = item_index(items)
-        X, norms = self._tfidf(parts, S)
+        dropped = self._dropped(parts)
+        X, norms = self._tfidf(parts, S, dropped)
         X.data /= np.repeat(norms, np.diff(X.indptr))
         if self.static is None:
             return X, None
-        sums, _ = self.static.sums(self._static_texts(parts))
+        sums, _ = self.static.sums(parts if dropped is None else dropped)
         if S is not None:
             sums = np.asarray(S @ sums)
         return X, (self.static.normalise(sums) * self.static_weight).astype(np.float32)
 
-    def _static_texts(self, parts: list[str]) -> list[str]:
-        """What the static vectors read: the texts, or with ``negation="drop"`` the texts less their negated words
-        (lower-cased first: the regex is lower-case, and the uncased tokenizer gives the same ids)."""
-        return [drop_negated(p.lower()) for p in parts] if self.negation == "drop" else parts
+    def _dropped(self, parts: list[str]) -> list[str] | None:
+        """With ``negation="drop"``, the texts less their negated words, once for both the character n-grams and
+        the static vectors (lower-cased first: the regex is lower-case, and the uncased tokenizer gives the same
+        ids); otherwise None, and both read the texts as they are."""
+        return [drop_negated(p.lower()) for p in parts] if self.negation == "drop" else None
 
     def features(self, items: Sequence[Item]) -> sp.csr_matrix:
         X, dense = self._parts(items)
@@ -540,7 +548,8 @@ class FastScorer(Scorer):
         # The hidden layer's inputs are the same kind of product, over the n-gram columns it reads;
         # its static-vector weights ride along with the coefficients' in the projection.
         parts, S = item_index(texts)
-        X, norms = self._tfidf(parts, S)
+        dropped = self._dropped(parts)
+        X, norms = self._tfidf(parts, S, dropped)
         n = X.shape[1]
         out = np.asarray(X @ self.coef[:n])
         if self.w1 is not None:
@@ -552,7 +561,7 @@ class FastScorer(Scorer):
             if self._static_coef is None:
                 rows = self.coef[n:] if self.w1 is None else np.hstack([self.coef[n:], self.w1[-self.static_dim :]])
                 self._static_coef = np.asarray(sp.csr_matrix(self.static.vectors) @ rows)
-            sums, logits = self.static.project(self._static_texts(parts), self._static_coef)
+            sums, logits = self.static.project(parts if dropped is None else dropped, self._static_coef)
             if S is not None:
                 sums, logits = np.asarray(S @ sums), np.asarray(S @ logits)
             norms = _row_norms(sums.ravel(), np.arange(0, sums.size + 1, sums.shape[1]))
